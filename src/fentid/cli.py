@@ -1,0 +1,237 @@
+"""The ``fentid`` command. Thin: parses arguments and calls the modules that do the work.
+
+Exit codes: 0 success, 2 bad input (any :class:`~fentid.errors.FentidError`,
+printed as one line ``fentid: error: PATH: reason``), 1 internal failure
+(also one line; set ``FENTID_DEBUG=1`` to see the traceback).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import traceback
+
+from fentid import __version__
+from fentid.errors import FentidError
+
+EXIT_OK, EXIT_INTERNAL, EXIT_BAD_INPUT = 0, 1, 2
+
+
+def _emit(payload, as_json: bool, text_fn) -> None:
+    if as_json:
+        json.dump(payload, sys.stdout, indent=2, default=_json_default)
+        sys.stdout.write("\n")
+    else:
+        sys.stdout.write(text_fn(payload))
+
+
+def _json_default(value):
+    try:
+        import numpy as np
+
+        if isinstance(value, np.generic):
+            return value.item()
+        if isinstance(value, np.ndarray):
+            return value.tolist()
+    except ImportError:  # pragma: no cover
+        pass
+    if hasattr(value, "items"):
+        return dict(value.items())
+    if isinstance(value, set | frozenset | tuple):
+        return list(value)
+    return str(value)
+
+
+# --- info / peaks -----------------------------------------------------------------------
+
+def cmd_info(args) -> int:
+    from fentid import describe
+
+    for path in args.paths:
+        report = describe.describe(path)
+        _emit(report, args.json, describe.format_text)
+    return EXIT_OK
+
+
+def cmd_peaks(args) -> int:
+    from fentid import identify
+
+    for path in args.paths:
+        report = identify.peaks_report(path, snr=args.snr)
+        _emit(report, args.json, identify.format_peaks_text)
+    return EXIT_OK
+
+
+# --- search / identify ------------------------------------------------------------------
+
+def cmd_search(args) -> int:
+    from fentid import identify
+
+    results = identify.search_files(
+        args.queries, library=args.library, algorithm=args.algorithm, top=args.top,
+        progress=_progress(args))
+    _emit(results, args.json, identify.format_search_text)
+    return EXIT_OK
+
+
+def cmd_identify(args) -> int:
+    from fentid import identify
+
+    report = identify.identify_samples(args.samples, library=args.library,
+                                       progress=_progress(args))
+    text = (json.dumps(report, indent=2, default=_json_default) + "\n" if args.json
+            else identify.format_identify_text(report))
+    if args.out:
+        with open(args.out, "w", encoding="utf-8") as fh:
+            fh.write(text)
+    else:
+        sys.stdout.write(text)
+    return EXIT_OK
+
+
+def _progress(args):
+    """A progress callback writing to stderr when it is a terminal (never in --json pipes)."""
+    if getattr(args, "quiet", False) or not sys.stderr.isatty():
+        return None
+
+    def report(done: int, total: int, what: str = "") -> None:
+        sys.stderr.write(f"\r{done}/{total} {what[:60]:<60}")
+        if done >= total:
+            sys.stderr.write("\n")
+        sys.stderr.flush()
+
+    return report
+
+
+# --- library ----------------------------------------------------------------------------
+
+def cmd_library(args) -> int:
+    from fentid import curation
+
+    handler = getattr(curation, f"cli_{args.library_command.replace('-', '_')}")
+    return handler(args, emit=_emit, progress=_progress(args))
+
+
+def _add_library_parser(sub) -> None:
+    lib = sub.add_parser("library", help="create, import into, inspect and curate a library")
+    lsub = lib.add_subparsers(dest="library_command", required=True, metavar="COMMAND")
+
+    p = lsub.add_parser("create", help="create an empty library file")
+    p.add_argument("lib")
+    p.add_argument("--name", default=None, help="human-readable library name")
+
+    p = lsub.add_parser("import", help="import reference spectra from library or instrument files")
+    p.add_argument("lib")
+    p.add_argument("sources", nargs="+", metavar="SOURCE")
+    p.add_argument("--format", default="auto", help="driver name, or auto (default)")
+    p.add_argument("--licence", "--license", dest="licence", default=None,
+                   help="licence of the imported records (overrides what a record says)")
+    p.add_argument("--curator", default=None, help="who imports (default: $USER)")
+    p.add_argument("--json", action="store_true")
+
+    p = lsub.add_parser("add", help="add one measured spectrum for a compound")
+    p.add_argument("lib")
+    p.add_argument("file")
+    p.add_argument("--compound", required=True, help="catalog name, InChIKey or SMILES")
+    p.add_argument("--licence", "--license", dest="licence", default=None)
+    p.add_argument("--curator", default=None)
+    p.add_argument("--json", action="store_true")
+
+    p = lsub.add_parser("list", help="list entries")
+    p.add_argument("lib")
+    p.add_argument("--class", dest="compound_class", default=None)
+    p.add_argument("--technique", default=None)
+    p.add_argument("--json", action="store_true")
+
+    p = lsub.add_parser("show", help="show one entry with its peaks and provenance")
+    p.add_argument("lib")
+    p.add_argument("entry_id")
+    p.add_argument("--json", action="store_true")
+
+    p = lsub.add_parser("remove", help="retire an entry (recorded in the audit)")
+    p.add_argument("lib")
+    p.add_argument("entry_id")
+    p.add_argument("--reason", required=True)
+    p.add_argument("--curator", default=None)
+
+    p = lsub.add_parser("export", help="write entries to an exchange format")
+    p.add_argument("lib")
+    p.add_argument("out")
+    p.add_argument("--format", required=True, choices=["msp", "jcamp", "mgf"])
+
+    p = lsub.add_parser("validate", help="check every compound and entry")
+    p.add_argument("lib")
+    p.add_argument("--json", action="store_true")
+
+    p = lsub.add_parser("history", help="the audit trail")
+    p.add_argument("lib")
+    p.add_argument("--json", action="store_true")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="fentid",
+        description="Identify fentanyl analogs from vendor NMR and mass-spectrometry files.")
+    parser.add_argument("--version", action="version", version=f"fentid {__version__}")
+    parser.add_argument("-q", "--quiet", action="store_true", help="no progress output")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    p = sub.add_parser("info", help="describe a file or folder: driver, technique, header facts")
+    p.add_argument("paths", nargs="+", metavar="PATH")
+    p.add_argument("--json", action="store_true", help="machine-readable output")
+    p.set_defaults(func=cmd_info)
+
+    p = sub.add_parser("peaks", help="process and pick peaks (NMR) or components (GC-MS)")
+    p.add_argument("paths", nargs="+", metavar="PATH")
+    p.add_argument("--json", action="store_true")
+    p.add_argument("--snr", type=float, default=None,
+                   help="minimum signal-to-noise ratio of a peak (default: per technique)")
+    p.set_defaults(func=cmd_peaks)
+
+    p = sub.add_parser("search", help="search spectra from files against a library")
+    p.add_argument("queries", nargs="+", metavar="QUERY_FILE")
+    p.add_argument("--library", required=True)
+    p.add_argument("--algorithm", default="identity",
+                   choices=["identity", "reverse", "similarity", "cosine", "entropy"])
+    p.add_argument("--top", type=int, default=10)
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_search)
+
+    p = sub.add_parser("identify", help="read, process, search and conclude, with a report")
+    p.add_argument("samples", nargs="+", metavar="SAMPLE")
+    p.add_argument("--library", required=True)
+    p.add_argument("--json", action="store_true")
+    p.add_argument("--out", default=None, help="write the report to this file")
+    p.set_defaults(func=cmd_identify)
+
+    _add_library_parser(sub)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.command == "library":
+        args.func = cmd_library
+    try:
+        return args.func(args)
+    except FentidError as exc:
+        sys.stderr.write(f"fentid: error: {exc}\n")
+        return exc.exit_code
+    except KeyboardInterrupt:
+        sys.stderr.write("fentid: interrupted\n")
+        return 130
+    except BrokenPipeError:
+        return EXIT_OK
+    except Exception as exc:  # noqa: BLE001 - last line of defence: one line, never a traceback
+        if os.environ.get("FENTID_DEBUG"):
+            traceback.print_exc()
+        sys.stderr.write(f"fentid: error: internal error ({type(exc).__name__}: {exc}); "
+                         "please report it with FENTID_DEBUG=1 output\n")
+        return EXIT_INTERNAL
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,1 @@
+"""Watch-folder service: identifies each new acquisition unattended (no Qt)."""

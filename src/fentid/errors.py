@@ -1,0 +1,73 @@
+"""Every exception and warning fentid raises on purpose.
+
+The CLI turns any :class:`FentidError` into one line on stderr
+(``fentid: error: <file>: <reason>``) and a non-zero exit code.
+"""
+
+from __future__ import annotations
+
+
+class FentidError(Exception):
+    """Base of everything fentid raises on purpose.
+
+    Parameters
+    ----------
+    message : str
+        What is wrong, in words a lab analyst understands.
+    path : str or os.PathLike, optional
+        The file or folder the problem is about; the CLI prints it first.
+    """
+
+    exit_code = 2
+
+    def __init__(self, message: str, path=None):
+        super().__init__(message)
+        self.message = message
+        self.path = None if path is None else str(path)
+
+    def __str__(self) -> str:
+        return f"{self.path}: {self.message}" if self.path else self.message
+
+
+class FormatError(FentidError, ValueError):
+    """Input not understood."""
+
+
+class UnknownFormatError(FormatError):
+    """No driver recognises the input."""
+
+
+class CorruptDataError(FormatError):
+    """The format was recognised but the content cannot be parsed."""
+
+
+class IncompleteDataError(FentidError):
+    """The acquisition is still being written; retry later."""
+
+
+class SpectrumError(FentidError, ValueError):
+    """A model invariant (sorted axis, equal lengths, finite values) is violated."""
+
+
+class ProcessingError(FentidError):
+    """Processing could not produce a trustworthy result from valid input."""
+
+
+class LibraryError(FentidError):
+    """Reference library file problems."""
+
+
+class LibraryVersionError(LibraryError):
+    """The library was written with a schema this version does not know."""
+
+
+class LibraryLockedError(LibraryError):
+    """Another writer holds the library lock."""
+
+
+class ValidationError(LibraryError):
+    """A reference record failed validation (names the offending field)."""
+
+
+class DataQualityWarning(UserWarning):
+    """Recoverable oddity: axis guessed, frequency missing, counts disagree, ..."""

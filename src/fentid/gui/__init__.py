@@ -1,0 +1,1 @@
+"""pyqtgraph desktop viewer: the only place Qt is imported."""

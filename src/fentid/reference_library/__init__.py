@@ -1,0 +1,1 @@
+"""HDF5 reference library, curation and search index (the only place h5py is imported)."""
