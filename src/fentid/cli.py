@@ -49,10 +49,17 @@ def _json_default(value):
 def cmd_info(args) -> int:
     from fentid import describe
 
+    status = EXIT_OK
     for path in args.paths:
         report = describe.describe(path)
         _emit(report, args.json, describe.format_text)
-    return EXIT_OK
+        if report.get("problems"):
+            # a library with unreadable records: the good ones are described above, the
+            # bad ones listed; exit 2 so scripts notice
+            sys.stderr.write(f"fentid: error: {path}: {len(report['problems'])} record(s) "
+                             "could not be read (listed above)\n")
+            status = EXIT_BAD_INPUT
+    return status
 
 
 def cmd_peaks(args) -> int:
@@ -80,6 +87,7 @@ def cmd_identify(args) -> int:
     from fentid import identify
 
     report = identify.identify_samples(args.samples, library=args.library,
+                                       algorithm=args.algorithm, top=args.top,
                                        progress=_progress(args))
     text = (json.dumps(report, indent=2, default=_json_default) + "\n" if args.json
             else identify.format_identify_text(report))
@@ -193,8 +201,10 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("search", help="search spectra from files against a library")
     p.add_argument("queries", nargs="+", metavar="QUERY_FILE")
     p.add_argument("--library", required=True)
-    p.add_argument("--algorithm", default="identity",
-                   choices=["identity", "reverse", "similarity", "cosine", "entropy"])
+    p.add_argument("--algorithm", default=None,
+                   choices=["identity", "reverse", "similarity", "cosine", "entropy"],
+                   help="score (default: identity for EI, entropy for MS/MS; NMR peak lists "
+                        "always use the NMR peak-list similarity)")
     p.add_argument("--top", type=int, default=10)
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_search)
@@ -204,6 +214,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--library", required=True)
     p.add_argument("--json", action="store_true")
     p.add_argument("--out", default=None, help="write the report to this file")
+    p.add_argument("--algorithm", default=None,
+                   choices=["identity", "reverse", "similarity", "cosine", "entropy"])
+    p.add_argument("--top", type=int, default=10)
     p.set_defaults(func=cmd_identify)
 
     _add_library_parser(sub)

@@ -148,3 +148,266 @@ def format_peaks_text(report: dict) -> str:
         lines.append(f"  {p['position']:>10.4f} {p['intensity']:>12.4g} {width:>9} "
                      f"{snr:>8} {area:>12}")
     return "\n".join(lines) + "\n"
+
+
+# --- search ------------------------------------------------------------------------------
+
+#: Score used when the user does not choose one, per library technique.
+DEFAULT_ALGORITHM = {"ei": "identity", "ms1": "identity", "msms": "entropy"}
+
+
+def query_technique(component: Component) -> str:
+    """Library technique a component is searched against (ei, ms1, msms, nmr_1h, ...)."""
+    from fentid.curation import technique_of
+
+    return technique_of(component.peaks)
+
+
+class LibrarySearcher:
+    """An open library with one search index per technique, reused across queries.
+
+    Parameters
+    ----------
+    path : path-like
+        The library file.
+    """
+
+    def __init__(self, path: str | os.PathLike):
+        from fentid.reference_library import Library
+
+        self.path = str(path)
+        self.library = Library.open(path)
+        self._index: dict = {}
+        self._entries: dict = {}
+        self._nmr: dict = {}
+
+    def close(self) -> None:
+        self.library.close()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+    def entries(self, technique: str) -> list[dict]:
+        if technique not in self._entries:
+            self._entries[technique] = self.library.entries(technique)
+        return self._entries[technique]
+
+    def has(self, technique: str) -> bool:
+        return technique in self.library.techniques()
+
+    def search(self, component: Component, algorithm: str | None = None,
+               top: int = 10) -> tuple[str, str, list[dict]]:
+        """Search one component.
+
+        Returns
+        -------
+        technique, algorithm, hits
+            ``hits`` best first, as dicts with ``rank, entry_id, compound, inchikey,
+            score, mf, rmf, source_record`` (plus ``isomer_group``, ``formula``,
+            ``technique`` for the conclusion).
+        """
+        technique = query_technique(component)
+        if not self.has(technique):
+            return technique, algorithm or "", []
+        if technique.startswith("nmr"):
+            return technique, "nmr", self._search_nmr(component, technique, top)
+        algorithm = algorithm or DEFAULT_ALGORITHM.get(technique, "identity")
+        if technique not in self._index:
+            self._index[technique] = self.library.search_index(technique)
+        entries = self.entries(technique)
+        retired = sum(e["retired"] for e in entries)
+        raw = self._index[technique].search(component.peaks, algorithm=algorithm,
+                                            top=top + retired)
+        hits = []
+        for h in raw:
+            entry = entries[h.entry_index]
+            if entry["retired"]:
+                continue
+            hits.append(self._hit_row(entry, h.score, h.mf, h.rmf, len(hits) + 1))
+            if len(hits) == top:
+                break
+        return technique, algorithm, hits
+
+    def _search_nmr(self, component: Component, technique: str, top: int) -> list[dict]:
+        from fentid.spectra import scores_nmr
+
+        if technique not in self._nmr:
+            self._nmr[technique] = [
+                (e, self.library.entry_peaklist(e["entry_id"]))
+                for e in self.entries(technique) if not e["retired"]]
+        scored = [(scores_nmr.nmr_similarity(component.peaks, ref), e)
+                  for e, ref in self._nmr[technique]]
+        scored.sort(key=lambda se: (-se[0], se[1]["entry_id"]))
+        return [self._hit_row(e, s, None, None, k)
+                for k, (s, e) in enumerate(scored[:top], start=1) if s > 0]
+
+    def _hit_row(self, entry: dict, score, mf, rmf, rank: int) -> dict:
+        comp = self.library.compound_row(entry["compound_id"])
+        return {"rank": rank, "entry_id": int(entry["entry_id"]), "compound": entry["compound"],
+                "inchikey": entry["inchikey"] or None, "score": _round(score),
+                "mf": _round(mf), "rmf": _round(rmf), "source_record": entry["source_record"],
+                "source": entry.get("source"), "isomer_group": comp.get("isomer_group") or None,
+                "formula": comp.get("formula") or None}
+
+
+def _round(value):
+    return None if value is None else round(float(value), 4)
+
+
+#: Keys of a hit in the JSON reports (internal helper keys are dropped).
+HIT_KEYS = ("rank", "entry_id", "compound", "inchikey", "score", "mf", "rmf", "source_record")
+
+
+def public_hits(hits: list[dict]) -> list[dict]:
+    return [{k: h[k] for k in HIT_KEYS} for h in hits]
+
+
+def search_files(paths, library: str, algorithm: str | None = None, top: int = 10,
+                 progress=None) -> list[dict]:
+    """``fentid search``: every spectrum of every query file against the library.
+
+    Returns
+    -------
+    list of dict
+        One ``{"query": name, "technique", "algorithm", "hits": [...]}`` per query spectrum.
+    """
+    out = []
+    datasets = [read(p) for p in paths]  # read all first: a bad file fails before any search
+    with LibrarySearcher(library) as searcher:
+        comps = [(ds, c) for ds in datasets for c in components_of(ds)]
+        for k, (ds, comp) in enumerate(comps, start=1):
+            technique, algo, hits = searcher.search(comp, algorithm, top)
+            out.append({"query": comp.name, "path": ds.path, "technique": technique,
+                        "algorithm": algo, "hits": public_hits(hits)})
+            if progress:
+                progress(k, len(comps), comp.name)
+    return out
+
+
+def format_search_text(results: list[dict]) -> str:
+    lines = []
+    for r in results:
+        lines.append(f"{r['query']}  [{r['technique']}, {r['algorithm']}]")
+        if not r["hits"]:
+            lines.append("  no hits")
+        for h in r["hits"]:
+            extra = f"  MF {h['mf']:.0f} RMF {h['rmf']:.0f}" if h["mf"] is not None else ""
+            lines.append(f"  {h['rank']:>3}. {h['score']:>9.4g}  {h['compound']}"
+                         f"  (entry {h['entry_id']}, record {h['source_record']}){extra}")
+    return "\n".join(lines) + "\n"
+
+
+# --- identify ----------------------------------------------------------------------------
+
+def _knowledge(searcher: LibrarySearcher, technique: str):
+    """Catalog isomer groups (library compound table) and which compounds have entries."""
+    from fentid.conclude import Knowledge
+
+    groups: dict[str, set[str]] = {}
+    for comp in searcher.library.compounds():
+        if comp.get("isomer_group"):
+            groups.setdefault(comp["isomer_group"], set()).add(comp["name"])
+    covered = set()
+    if searcher.has(technique):
+        for e in searcher.entries(technique):
+            if not e["retired"]:
+                covered.add(e["compound"].lower())
+    return Knowledge(groups=groups, in_library=covered)
+
+
+def _library_summary(searcher: LibrarySearcher) -> str:
+    parts = []
+    for tech in searcher.library.techniques():
+        live = [e for e in searcher.entries(tech) if not e["retired"]]
+        parts.append(f"{len(live)} {tech} spectra of {len({e['compound'] for e in live})} "
+                     "compounds")
+    return f"library {os.path.basename(searcher.path)}: " + ", ".join(parts)
+
+
+def identify_samples(paths, library: str, algorithm: str | None = None, top: int = 10,
+                     progress=None) -> dict:
+    """``fentid identify``: read, process, search and conclude, for one case.
+
+    Parameters
+    ----------
+    paths : sequence of path-like
+        The samples of one case (e.g. the GC-MS run and the NMR of the same powder).
+    library : path-like
+        Reference library file.
+
+    Returns
+    -------
+    dict
+        ``{"samples": [{"path", "driver", "sha256", "technique"}], "components": [{"name",
+        "sample", "retention_time_s", "technique", "algorithm", "hits",
+        "conclusion": {"status", "compound", "inchikey", "isomer_group", "reason",
+        "candidates"}}], "case": {...}, "library": {...}}``.
+    """
+    from fentid import __version__
+    from fentid.conclude import combine_case, conclude
+
+    datasets = [read(p) for p in paths]
+    samples = [{"path": ds.path, "driver": ds.driver, "sha256": ds.sha256,
+                "technique": ds.technique} for ds in datasets]
+    components = []
+    with LibrarySearcher(library) as searcher:
+        work = [(ds, c) for ds in datasets for c in components_of(ds)]
+        knowledge = {}
+        for k, (ds, comp) in enumerate(work, start=1):
+            technique, algo, hits = searcher.search(comp, algorithm, top)
+            if technique not in knowledge:
+                knowledge[technique] = _knowledge(searcher, technique)
+            conclusion = conclude(hits, algorithm=algo, knowledge=knowledge[technique],
+                                  technique="nmr" if technique.startswith("nmr") else "ms")
+            if not searcher.has(technique):
+                conclusion["reason"] = f"the library has no {technique} spectra to compare with"
+            components.append({
+                "name": comp.name, "sample": ds.path, "retention_time_s": comp.retention_time_s,
+                "area": comp.area, "technique": technique, "algorithm": algo,
+                "hits": public_hits(hits), "conclusion": conclusion})
+            if progress:
+                progress(k, len(work), comp.name)
+        summary = _library_summary(searcher)
+        lib_info = {"path": searcher.path, "library_version": searcher.library.library_version,
+                    "checksum": searcher.library.checksum}
+    case = combine_case(samples, components, summary)
+    return {"fentid_version": __version__, "library": lib_info, "samples": samples,
+            "components": components, "case": case}
+
+
+def format_identify_text(report: dict) -> str:
+    """The human-readable identification report."""
+    lines = ["fentid identification report", "=" * 29, ""]
+    lib = report["library"]
+    lines.append(f"Library: {lib['path']} (version {lib['library_version']}, "
+                 f"checksum {lib['checksum'][:16]})")
+    lines.append("Samples:")
+    for s in report["samples"]:
+        lines.append(f"  {s['path']}  [{s['driver']}, {s['technique']}]  sha256 {s['sha256']}")
+    lines.append("")
+    for c in report["components"]:
+        concl = c["conclusion"]
+        rt = f" at {c['retention_time_s']:.2f} s" if c.get("retention_time_s") is not None else ""
+        lines.append(f"Component {c['name']}{rt}  [{c['technique']}, {c['algorithm']}]")
+        what = concl["compound"] or "-"
+        if concl["status"] == "isomer_group":
+            what = f"{concl['isomer_group']} (one of: {', '.join(concl['candidates'])})"
+        lines.append(f"  Conclusion: {concl['status'].upper()}: {what}")
+        lines.append(f"  Reason: {concl['reason']}")
+        for h in c["hits"][:5]:
+            mf = f" MF {h['mf']:.0f} RMF {h['rmf']:.0f}" if h["mf"] is not None else ""
+            lines.append(f"    {h['rank']:>2}. {h['score']:>8.4g}  {h['compound']}{mf}")
+        lines.append("")
+    case = report["case"]
+    lines.append("Case")
+    cats = ", ".join(f"{t} (SWGDRUG category {c})" for t, c in case["swgdrug_categories"].items())
+    lines.append(f"  Techniques: {cats}")
+    lines.append(f"  Meets SWGDRUG minimum: {'yes' if case['meets_swgdrug_minimum'] else 'no'}"
+                 + (f" (for {', '.join(case['supported_compounds'])})"
+                    if case["supported_compounds"] else ""))
+    lines.append("  Limitations:")
+    lines.extend(f"    - {lim}" for lim in case["limitations"])
+    return "\n".join(lines) + "\n"
