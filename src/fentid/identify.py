@@ -42,9 +42,12 @@ def nmr_components(ds: Dataset, snr: float | None = None) -> list[Component]:
     from fentid.spectra import nmr, peaks
 
     out = []
+    has_fid = any(isinstance(i, Fid) and i.ndim == 1 for i in ds.items)
     for item in ds.items:
         if isinstance(item, Fid) and item.ndim > 1:
             continue  # 2-D data is read and described, not identified
+        if has_fid and isinstance(item, Spectrum):
+            continue  # the vendor's processed copy of the same FID (nmrML): process the FID
         spectrum = nmr.process_default(item)
         picked = peaks.pick_peaks(spectrum, snr=snr)
         name = item.metadata.get("name") or os.path.basename(ds.path.rstrip("/"))
@@ -155,6 +158,15 @@ def format_peaks_text(report: dict) -> str:
 #: Score used when the user does not choose one, per library technique.
 DEFAULT_ALGORITHM = {"ei": "identity", "ms1": "identity", "msms": "entropy"}
 
+#: MS/MS library entries must have the query's precursor m/z within this (Da + ppm):
+#: product-ion spectra of different precursors can look alike (codeine and
+#: diphenhydramine share their fragment pattern at high energy), and a spectrum of
+#: another precursor mass is never the same compound.
+PRECURSOR_TOLERANCE_DA = 0.01
+PRECURSOR_TOLERANCE_PPM = 10.0
+#: How many MS/MS hits to rank before the precursor filter (then cut to ``top``).
+PRECURSOR_CANDIDATES = 500
+
 
 def query_technique(component: Component) -> str:
     """Library technique a component is searched against (ei, ms1, msms, nmr_1h, ...)."""
@@ -219,12 +231,16 @@ class LibrarySearcher:
             self._index[technique] = self.library.search_index(technique)
         entries = self.entries(technique)
         retired = sum(e["retired"] for e in entries)
-        raw = self._index[technique].search(component.peaks, algorithm=algorithm,
-                                            top=top + retired)
+        precursor = component.peaks.metadata.get("precursor_mz")
+        filtered = technique == "msms" and precursor is not None
+        want = top + retired + (PRECURSOR_CANDIDATES if filtered else 0)
+        raw = self._index[technique].search(component.peaks, algorithm=algorithm, top=want)
         hits = []
         for h in raw:
             entry = entries[h.entry_index]
             if entry["retired"]:
+                continue
+            if filtered and not _same_precursor(precursor, entry.get("precursor_mz")):
                 continue
             hits.append(self._hit_row(entry, h.score, h.mf, h.rmf, len(hits) + 1))
             if len(hits) == top:
@@ -238,7 +254,12 @@ class LibrarySearcher:
             self._nmr[technique] = [
                 (e, self.library.entry_peaklist(e["entry_id"]))
                 for e in self.entries(technique) if not e["retired"]]
-        scored = [(scores_nmr.nmr_similarity(component.peaks, ref), e)
+        # fields from the query spectrum and the entry (picked peak lists do not carry them)
+        q_mhz = _finite_or_none((component.spectrum.metadata if component.spectrum else {})
+                                .get("spectrometer_frequency_mhz"))
+        scored = [(scores_nmr.nmr_peak_similarity(component.peaks, ref, query_mhz=q_mhz,
+                                                  reference_mhz=_finite_or_none(
+                                                      e.get("field_mhz"))), e)
                   for e, ref in self._nmr[technique]]
         scored.sort(key=lambda se: (-se[0], se[1]["entry_id"]))
         return [self._hit_row(e, s, None, None, k)
@@ -251,6 +272,22 @@ class LibrarySearcher:
                 "mf": _round(mf), "rmf": _round(rmf), "source_record": entry["source_record"],
                 "source": entry.get("source"), "isomer_group": comp.get("isomer_group") or None,
                 "formula": comp.get("formula") or None}
+
+
+def _same_precursor(query_mz: float, library_mz) -> bool:
+    """True when the library entry's precursor is unknown or within tolerance of the query's."""
+    if library_mz is None or library_mz != library_mz:  # NaN: the record did not say
+        return True
+    tol = PRECURSOR_TOLERANCE_DA + abs(query_mz) * PRECURSOR_TOLERANCE_PPM * 1e-6
+    return abs(float(library_mz) - float(query_mz)) <= tol
+
+
+def _finite_or_none(value):
+    try:
+        value = float(value)
+    except (TypeError, ValueError):
+        return None
+    return value if value == value and abs(value) != float("inf") and value > 0 else None
 
 
 def _round(value):
@@ -301,6 +338,10 @@ def format_search_text(results: list[dict]) -> str:
 
 
 # --- identify ----------------------------------------------------------------------------
+
+#: Hits the conclusion looks at, whatever ``top`` the report shows.
+CONCLUSION_DEPTH = 50
+
 
 def _knowledge(searcher: LibrarySearcher, technique: str):
     """Catalog isomer groups (library compound table) and which compounds have entries."""
@@ -357,7 +398,10 @@ def identify_samples(paths, library: str, algorithm: str | None = None, top: int
         work = [(ds, c) for ds in datasets for c in components_of(ds)]
         knowledge = {}
         for k, (ds, comp) in enumerate(work, start=1):
-            technique, algo, hits = searcher.search(comp, algorithm, top)
+            # conclude on a deep list: a rival within the replicate spread must count even
+            # when the user asks to see fewer hits (--top 1 must not turn tentative into
+            # identified)
+            technique, algo, hits = searcher.search(comp, algorithm, max(top, CONCLUSION_DEPTH))
             if technique not in knowledge:
                 knowledge[technique] = _knowledge(searcher, technique)
             conclusion = conclude(hits, algorithm=algo, knowledge=knowledge[technique],
@@ -367,7 +411,7 @@ def identify_samples(paths, library: str, algorithm: str | None = None, top: int
             components.append({
                 "name": comp.name, "sample": ds.path, "retention_time_s": comp.retention_time_s,
                 "area": comp.area, "technique": technique, "algorithm": algo,
-                "hits": public_hits(hits), "conclusion": conclusion})
+                "hits": public_hits(hits[:top]), "conclusion": conclusion})
             if progress:
                 progress(k, len(work), comp.name)
         summary = _library_summary(searcher)
