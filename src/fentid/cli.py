@@ -223,7 +223,15 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _show_warning(message, category, filename, lineno, file=None, line=None) -> None:
+    """Warnings (DataQualityWarning...) as one line each, without source code lines."""
+    sys.stderr.write(f"fentid: warning: {message}\n")
+
+
 def main(argv: list[str] | None = None) -> int:
+    import warnings
+
+    warnings.showwarning = _show_warning
     parser = build_parser()
     args = parser.parse_args(argv)
     if args.command == "library":
