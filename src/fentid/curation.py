@@ -1,0 +1,540 @@
+"""The curator's workflow: ``fentid library create|import|add|list|show|remove|export|
+validate|history``.
+
+Sits above :mod:`fentid.drivers` (reads sources with :func:`fentid.drivers.read`) and
+:mod:`fentid.reference_library` (writes with its API).  Each ``cli_<command>(args, emit,
+progress)`` returns the exit code.
+
+Decisions
+---------
+* ``import`` commits the good records and reports every bad one (file, 1-based record number,
+  reason) on stderr; it exits 2 when any record or source was rejected, so scripts notice,
+  with the good records committed in one atomic replace.
+* A record whose own fields disagree (formula vs SMILES, InChIKey vs SMILES, stated mass vs
+  formula) or whose formula disagrees with the compound it matched is rejected with a message
+  naming the field.  EI spectra with peaks above the molecular mass (+4.5 Da) or all-equal
+  intensities are flagged (kept, listed in the summary).
+* Compounds: exact InChIKey, then normalised name/synonym (refused when the record's InChIKey
+  contradicts it); otherwise a new compound is added with what the record says.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from fentid.errors import FentidError, LibraryError, ValidationError
+from fentid.reference_library import Library, create, edit
+from fentid.reference_library import schema as S
+from fentid.reference_library.catalog import CompoundMatcher
+from fentid.reference_library.export import export
+from fentid.reference_library.validate import (
+    check_ei_peaks,
+    check_structure,
+    errors,
+    formula_mass,
+    rdkit_available,
+    same_formula,
+    structure_facts,
+)
+
+EXIT_OK, EXIT_BAD_INPUT = 0, 2
+_NUCLEUS_TECH = {"1H": "nmr_1h", "13C": "nmr_13c", "19F": "nmr_19f"}
+
+
+@dataclass
+class Accepted:
+    """One record ready to be stored."""
+
+    technique: str
+    position: np.ndarray
+    intensity: np.ndarray
+    compound: int
+    columns: dict
+
+
+@dataclass
+class ImportReport:
+    imported: int = 0
+    matched_catalog: int = 0
+    new_compounds: int = 0
+    rejected: list = field(default_factory=list)
+    flagged: list = field(default_factory=list)
+    sources: list = field(default_factory=list)
+    library_version: int | None = None
+
+    def as_dict(self) -> dict:
+        return {"imported": self.imported, "matched_catalog": self.matched_catalog,
+                "new_compounds": self.new_compounds, "rejected": self.rejected,
+                "flagged": self.flagged, "sources": self.sources,
+                "library_version": self.library_version}
+
+
+# --- turning driver items into library records ----------------------------------------------
+
+def technique_of(item) -> str:
+    """Library technique of a driver item (ei, ms1, msms, nmr_1h, nmr_13c, nmr_19f).
+
+    Raises
+    ------
+    ValidationError
+        For items that are not a peak list or stick spectrum (FIDs, runs, profile spectra).
+    """
+    from fentid.spectra.model import Fid, PeakList, Run, Spectrum
+
+    if isinstance(item, Fid):
+        raise ValidationError("raw NMR FID: process it and pick peaks before adding it")
+    if isinstance(item, Run):
+        raise ValidationError("a GC/LC-MS run holds many scans: extract the component "
+                              "spectrum (fentid peaks) and add that")
+    if not isinstance(item, Spectrum | PeakList):
+        raise ValidationError(f"cannot store a {type(item).__name__}")
+    meta = item.metadata
+    if item.technique == "nmr":
+        tech = _NUCLEUS_TECH.get(item.nucleus or "")
+        if tech is None:
+            raise ValidationError(f"nucleus {item.nucleus!r} is not stored (1H, 13C, 19F)")
+        if isinstance(item, Spectrum) and not item.centroided:
+            raise ValidationError("NMR profile spectrum without a peak list: pick peaks first")
+        return tech
+    if isinstance(item, Spectrum) and not item.centroided:
+        raise ValidationError("profile (not centroided) mass spectrum: centroid it first")
+    level = meta.get("ms_level") or 1
+    if level >= 2 or _finite(meta.get("precursor_mz")):
+        return "msms"
+    ion = (meta.get("ionization") or "").upper()
+    return "ei" if (not ion or ("EI" in ion.replace("ESI", ""))) else "ms1"
+
+
+def _finite(value) -> bool:
+    try:
+        return value is not None and math.isfinite(float(value))
+    except (TypeError, ValueError):
+        return False
+
+
+def _peaks(item) -> tuple[np.ndarray, np.ndarray]:
+    if hasattr(item, "position"):
+        return np.asarray(item.position), np.asarray(item.intensity)
+    return np.asarray(item.axis), np.asarray(item.intensities)
+
+
+def _polarity(value) -> int:
+    text = str(value or "").strip().lower()
+    if text.startswith(("p", "+")):
+        return 1
+    if text.startswith(("n", "-")):
+        return -1
+    return 0
+
+
+def record_fields(item) -> dict:
+    """Compound-related fields a record states about itself."""
+    meta = item.metadata
+    syn = meta.get("synonyms") or ()
+    return {"name": meta.get("name") or "", "synonyms": list(syn) if not isinstance(syn, str)
+            else [syn], "inchikey": (meta.get("inchikey") or "").strip().upper(),
+            "smiles": meta.get("smiles") or "", "formula": meta.get("formula") or "",
+            "exact_mass": meta.get("exact_mass")}
+
+
+class CompoundResolver:
+    """Match records to the library's compounds, collecting new compounds for one batch add."""
+
+    def __init__(self, existing: list[dict], fixed_row: int | None = None):
+        self.fixed_row = fixed_row
+        self.existing = existing
+        self.n_existing = len(existing)
+        self.matcher = CompoundMatcher(existing)
+        self.new: list[dict] = []
+
+    def row(self, index: int) -> dict:
+        return self.existing[index] if index < self.n_existing else \
+            self.new[index - self.n_existing]
+
+    def resolve(self, rec: dict, origin: str) -> tuple[int, bool]:
+        """(compound row, matched an existing compound?) for record fields ``rec``."""
+        if self.fixed_row is not None:  # the curator named the compound
+            return self.fixed_row, True
+        key = rec["inchikey"]
+        if not key and rec["smiles"] and rdkit_available():
+            facts = structure_facts(rec["smiles"])
+            key = facts["inchikey"] if facts else ""
+        hit = self.matcher.match(inchikey=key, name=rec["name"], synonyms=rec["synonyms"])
+        if hit is not None:
+            return hit, hit < self.n_existing
+        mass = rec["exact_mass"]
+        if not _finite(mass) and rec["formula"]:
+            try:
+                mass = formula_mass(rec["formula"])
+            except (KeyError, ValueError):  # element without a tabulated mass: leave it NaN
+                mass = float("nan")
+        comp = {"name": rec["name"] or key or rec["smiles"], "synonyms": "; ".join(rec["synonyms"]),
+                "smiles": rec["smiles"], "inchikey": key, "formula": rec["formula"],
+                "monoisotopic_mass": mass if _finite(mass) else float("nan"),
+                "compound_class": "", "isomer_group": "", "legal_note": "", "origin": origin}
+        index = self.n_existing + len(self.new)
+        self.new.append(comp)
+        self.matcher.add(index, comp)
+        return index, False
+
+
+def check_record(rec: dict, comp: dict) -> None:
+    """Reject (ValidationError naming the field) a record whose formula disagrees with the
+    compound it matched (its internal consistency is checked by ``check_structure``)."""
+    if rec["formula"] and comp.get("formula") and not same_formula(rec["formula"],
+                                                                  comp["formula"]):
+        raise ValidationError(f"formula: {rec['formula']} disagrees with compound "
+                              f"{comp['name']} ({comp['formula']})")
+
+
+def prepare(item, record_no: int, source: str, sha256: str, licence: str | None,
+            resolver: CompoundResolver, report: ImportReport) -> Accepted:
+    """Turn one driver item into an :class:`Accepted` record (or raise ValidationError)."""
+    tech = technique_of(item)
+    pos, inten = _peaks(item)
+    if pos.size == 0:
+        raise ValidationError("no peaks")
+    if np.any(inten < 0):
+        raise ValidationError("negative intensities")
+    rec = record_fields(item)
+    found = errors(check_structure(rec))
+    if found:
+        raise ValidationError(f"{found[0].field}: {found[0].message}")
+    comp_row, matched = resolver.resolve(rec, origin=f"import {Path(source).name}")
+    comp = resolver.row(comp_row)
+    check_record(rec, comp)
+    if tech == "ei":
+        for flag in check_ei_peaks(pos, inten, comp.get("monoisotopic_mass")):
+            report.flagged.append({"file": source, "record": record_no or None,
+                                   "flag": f"{flag.field}: {flag.message}"})
+    if matched:
+        report.matched_catalog += 1
+    meta = item.metadata
+    order = np.argsort(pos, kind="stable")
+    columns = {
+        "compound": comp_row, "record_name": rec["name"],
+        "precursor_mz": meta.get("precursor_mz") if _finite(meta.get("precursor_mz"))
+        else np.nan,
+        "polarity": _polarity(meta.get("polarity")),
+        "collision_energy_ev": meta.get("collision_energy_ev")
+        if _finite(meta.get("collision_energy_ev")) else np.nan,
+        "ms_level": int(meta.get("ms_level") or (0 if tech.startswith("nmr") else 1)),
+        "ionization": meta.get("ionization") or "", "instrument": meta.get("instrument") or "",
+        "field_mhz": meta.get("spectrometer_frequency_mhz")
+        if _finite(meta.get("spectrometer_frequency_mhz")) else np.nan,
+        "solvent": meta.get("solvent") or "", "source": source, "sha256": sha256,
+        "source_record": record_no, "licence": licence or meta.get("licence") or "",
+        "accession": meta.get("accession") or "",
+    }
+    return Accepted(tech, pos[order], inten[order], comp_row, columns)
+
+
+def store(w, accepted: list[Accepted], resolver: CompoundResolver) -> dict[str, np.ndarray]:
+    """Write compounds then entries (one vectorised append per technique)."""
+    if resolver.new:
+        w.add_compounds(resolver.new)
+    ids = {}
+    for tech in sorted({a.technique for a in accepted}):
+        group = [a for a in accepted if a.technique == tech]
+        offsets = np.zeros(len(group) + 1, np.int64)
+        offsets[1:] = np.cumsum([a.position.size for a in group])
+        columns = {name: [a.columns[name] for a in group] for name in group[0].columns}
+        ids[tech] = w.add_entries(tech, np.concatenate([a.position for a in group]),
+                                  np.concatenate([a.intensity for a in group]), offsets, columns)
+    return ids
+
+
+def import_sources(lib_path, sources, fmt: str = "auto", licence: str | None = None,
+                   curator: str | None = None, progress=None) -> ImportReport:
+    """Import every readable record of ``sources`` into the library in one atomic change."""
+    from fentid import drivers
+
+    report = ImportReport()
+    datasets = []
+    for src in sources:
+        try:
+            datasets.append(drivers.read(src, None if fmt == "auto" else fmt))
+        except FentidError as exc:
+            report.rejected.append({"file": str(src), "record": None, "reason": exc.message})
+    total = sum(len(d.items) for d in datasets)
+    accepted: list[Accepted] = []
+    with Library.open(lib_path) as lib:
+        resolver = CompoundResolver(lib.compounds())
+    done = 0
+    for ds in datasets:
+        source = str(Path(ds.path).resolve())
+        for problem in ds.problems:
+            report.rejected.append({"file": source, "record": problem.record,
+                                    "reason": problem.reason})
+        n_before = len(accepted)
+        for k, item in enumerate(ds.items, 1):
+            record_no = item.provenance.record or (k if len(ds.items) > 1 else 0)
+            try:
+                accepted.append(prepare(item, record_no, source, ds.sha256, licence,
+                                        resolver, report))
+            except (ValidationError, ValueError) as exc:
+                reason = exc.message if isinstance(exc, FentidError) else str(exc)
+                report.rejected.append({"file": source, "record": record_no or None,
+                                        "reason": reason})
+            done += 1
+            if progress and (done % 200 == 0 or done == total):
+                progress(done, total, Path(source).name)
+        report.sources.append({"file": source, "driver": ds.driver, "sha256": ds.sha256,
+                               "imported": len(accepted) - n_before})
+    report.imported = len(accepted)
+    report.new_compounds = len(resolver.new)
+    if accepted:
+        with edit(lib_path, curator) as w:
+            store(w, accepted, resolver)
+            w.log("import", detail={"sources": report.sources, "imported": report.imported,
+                                    "new_compounds": report.new_compounds,
+                                    "rejected": len(report.rejected), "licence": licence})
+        with Library.open(lib_path) as lib:
+            report.library_version = lib.library_version
+    return report
+
+
+# --- add one spectrum -------------------------------------------------------------------------
+
+def resolve_compound_arg(w, text: str) -> int:
+    """Compound row for ``--compound`` (catalog name/synonym, InChIKey, or a new SMILES)."""
+    matcher = w.matcher
+    hit = matcher.match(inchikey=text, name=text)
+    if hit is not None:
+        return hit
+    if not rdkit_available():
+        raise LibraryError(f"no compound {text!r} in the library (a new compound given as "
+                           "SMILES needs RDKit: pip install 'fentid[chem]')", w.path)
+    facts = structure_facts(text)
+    if facts is None:
+        raise LibraryError(f"no compound {text!r} in the library, and it is not a valid "
+                           "SMILES; give a catalog name, an InChIKey or a SMILES", w.path)
+    hit = matcher.match(inchikey=facts["inchikey"])
+    if hit is not None:
+        return hit
+    return w.add_compound({"name": text, "smiles": text, "inchikey": facts["inchikey"],
+                           "formula": facts["formula"], "monoisotopic_mass": facts["mass"],
+                           "origin": "library add --compound SMILES"})
+
+
+def _single_record(ds, file):
+    """The one storable record of ``ds`` and its profile spectrum (or None).
+
+    A peak list or stick spectrum is stored as it is; anything else (an FID, a profile
+    spectrum, a GC-MS run) is processed and picked as ``fentid identify`` does, and must
+    give exactly one component.
+    """
+    from fentid import identify
+
+    if len(ds.items) == 1:
+        try:
+            technique_of(ds.items[0])
+            return ds.items[0], None
+        except ValidationError:
+            pass  # needs processing first
+    components = identify.components_of(ds)
+    if len(components) != 1:
+        raise ValidationError(f"gives {len(components)} spectra after processing; `library "
+                              "add` takes one (use `library import` for files of many)", file)
+    comp = components[0]
+    meta = dict(comp.spectrum.metadata) if comp.spectrum is not None else {}
+    meta.update({k: v for k, v in comp.peaks.metadata.items() if v is not None})
+    meta.setdefault("name", comp.name)
+    profile = comp.spectrum if comp.spectrum is not None and not comp.spectrum.centroided \
+        else None
+    return comp.peaks.replace(metadata=meta), profile
+
+
+def add_spectrum(lib_path, file, compound: str, licence=None, curator=None) -> dict:
+    """Add the one spectrum in ``file`` as an entry of ``compound``; returns the new entry.
+
+    Raw data (an NMR FID, a GC-MS run with one component) is processed and picked first;
+    the processed spectrum is kept beside the peaks as the entry's profile.
+    """
+    from fentid import drivers
+
+    ds = drivers.read(file)
+    item, profile = _single_record(ds, file)
+    report = ImportReport()
+    source = str(Path(ds.path).resolve())
+    with edit(lib_path, curator) as w:
+        row = resolve_compound_arg(w, compound)
+        resolver = CompoundResolver(w.compounds(), fixed_row=row)
+        try:
+            acc = prepare(item, 0, source, ds.sha256, licence, resolver, report)
+        except ValidationError as exc:
+            raise ValidationError(exc.message, file) from None
+        ids = store(w, [acc], resolver)
+        entry_id = int(ids[acc.technique][0])
+        if profile is not None:
+            w.add_profile(acc.technique, w.n_entries(acc.technique) - 1, profile.axis,
+                          profile.intensities)
+        w.log("add", entry_id=entry_id, detail={"source": source, "compound": compound,
+                                                "flags": report.flagged,
+                                                "processed": profile is not None})
+    with Library.open(lib_path) as lib:
+        out = lib.entry(entry_id)
+    out["flags"] = [f["flag"] for f in report.flagged]
+    return out
+
+
+# --- CLI handlers -----------------------------------------------------------------------------
+
+def _curator(args) -> str | None:
+    return getattr(args, "curator", None) or os.environ.get("FENTID_CURATOR")
+
+
+def cli_create(args, emit, progress=None) -> int:
+    path = create(args.lib, name=args.name, curator=_curator(args))
+    with Library.open(path) as lib:
+        n = lib.n_compounds()
+    sys.stdout.write(f"created {path} with {n} catalog compounds\n")
+    return EXIT_OK
+
+
+def _import_text(report: dict) -> str:
+    lines = [(f"imported {report['imported']} spectra ({report['matched_catalog']} matched to "
+              f"known compounds, {report['new_compounds']} new compounds); "
+              f"{len(report['rejected'])} rejected, {len(report['flagged'])} flagged")]
+    if report["library_version"] is not None:
+        lines.append(f"library version {report['library_version']}")
+    return "\n".join(lines) + "\n"
+
+
+def cli_import(args, emit, progress=None) -> int:
+    report = import_sources(args.lib, args.sources, fmt=args.format, licence=args.licence,
+                            curator=_curator(args), progress=progress).as_dict()
+    for bad in report["rejected"]:
+        where = f"record {bad['record']}: " if bad["record"] else ""
+        sys.stderr.write(f"fentid: rejected: {bad['file']}: {where}{bad['reason']}\n")
+    emit(json_safe(report), args.json, _import_text)
+    return EXIT_BAD_INPUT if report["rejected"] else EXIT_OK
+
+
+def cli_add(args, emit, progress=None) -> int:
+    entry = add_spectrum(args.lib, args.file, args.compound, licence=args.licence,
+                         curator=_curator(args))
+
+    def text(e):
+        flags = "".join(f"flag: {f}\n" for f in e["flags"])
+        return f"added entry {e['entry_id']} ({e['technique']}) for {e['compound']}\n{flags}"
+
+    emit(json_safe(entry) if args.json else entry, args.json, text)
+    return EXIT_OK
+
+
+_RETIRED = "\tretired"
+LIST_KEYS = ("entry_id", "compound", "inchikey", "technique", "source", "source_record",
+             "licence", "accession", "compound_class", "isomer_group", "retired")
+
+
+def cli_list(args, emit, progress=None) -> int:
+    with Library.open(args.lib) as lib:
+        if args.technique and args.technique not in S.TECHNIQUES:
+            raise LibraryError(f"unknown technique {args.technique!r}; use one of "
+                               f"{', '.join(S.TECHNIQUES)}", args.lib)
+        techs = [args.technique] if args.technique else lib.techniques()
+        rows = [e for t in techs if t in lib.techniques() for e in lib.entries(t)]
+    if args.compound_class:
+        rows = [e for e in rows if e["compound_class"] == args.compound_class]
+    rows = [{k: e[k] for k in LIST_KEYS} for e in rows]
+    emit(rows, args.json, lambda rs: "".join(
+        f"{r['entry_id']}\t{r['technique']}\t{r['compound']}\t{r['inchikey']}\t"
+        f"{Path(r['source']).name}:{r['source_record'] or ''}"
+        f"{_RETIRED if r['retired'] else ''}\n" for r in rs))
+    return EXIT_OK
+
+
+def json_safe(value):
+    """NaN/inf become None so ``--json`` output is strict JSON."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, dict):
+        return {k: json_safe(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [json_safe(v) for v in value]
+    return value
+
+
+def _entry_id(args) -> int:
+    try:
+        return int(args.entry_id)
+    except ValueError:
+        raise LibraryError(f"entry id must be a number, not {args.entry_id!r}",
+                           args.lib) from None
+
+
+def cli_show(args, emit, progress=None) -> int:
+    with Library.open(args.lib) as lib:
+        entry = lib.entry(_entry_id(args))
+        peaks = lib.entry_peaklist(entry["entry_id"])
+        entry["compound_record"] = lib.compound_row(entry["compound_id"])
+    entry["peaks"] = {"position": peaks.position.tolist(), "intensity": peaks.intensity.tolist(),
+                      "unit": peaks.unit}
+
+    def text(e):
+        head = "".join(f"{k}: {v}\n" for k, v in e.items() if k not in ("peaks",
+                                                                        "compound_record"))
+        body = "".join(f"{p:g}\t{i:g}\n" for p, i in zip(e["peaks"]["position"],
+                                                         e["peaks"]["intensity"]))
+        return head + f"peaks ({len(e['peaks']['position'])}, {e['peaks']['unit']}):\n" + body
+
+    emit(json_safe(entry) if args.json else entry, args.json, text)
+    return EXIT_OK
+
+
+def cli_remove(args, emit, progress=None) -> int:
+    entry_id = _entry_id(args)
+    with edit(args.lib, _curator(args)) as w:
+        w.retire(entry_id, args.reason)
+    sys.stdout.write(f"retired entry {entry_id} (kept in the file, excluded from search): "
+                     f"{args.reason}\n")
+    return EXIT_OK
+
+
+def cli_export(args, emit, progress=None) -> int:
+    with Library.open(args.lib) as lib:
+        n = export(lib, args.out, args.format)
+    sys.stdout.write(f"wrote {n} entries to {args.out}\n")
+    return EXIT_OK
+
+
+def cli_validate(args, emit, progress=None) -> int:
+    from fentid.reference_library.audit import validate_library
+
+    report = validate_library(args.lib, progress=progress)
+    emit(report, args.json, _validate_text)
+    return EXIT_BAD_INPUT if report["errors"] else EXIT_OK
+
+
+def _validate_text(r: dict) -> str:
+    lines = [(f"{r['path']}: {r['compounds']} compounds, {r['entries']} entries, "
+              f"{len(r['errors'])} errors, {len(r['warnings'])} warnings, "
+              f"{r['skipped']} checks skipped ({r['skipped_reason']}); "
+              f"checksum {'ok' if r['checksum_ok'] else 'MISMATCH'}")]
+    lines += [f"error: {e}" for e in r["errors"]]
+    lines += [f"warning: {w}" for w in r["warnings"]]
+    return "\n".join(lines) + "\n"
+
+
+def cli_history(args, emit, progress=None) -> int:
+    import datetime as dt
+
+    with Library.open(args.lib) as lib:
+        rows = lib.audit()
+    for row in rows:
+        row["time_iso"] = dt.datetime.fromtimestamp(row["time"], dt.UTC).isoformat(
+            timespec="seconds")
+        row["detail"] = json.loads(row["detail"] or "{}")
+    emit(rows, args.json, lambda rs: "".join(
+        f"{r['time_iso']}\tv{r['library_version']}\t{r['action']}\t{r['curator']}\t"
+        f"{'' if r['entry_id'] < 0 else r['entry_id']}\t"
+        f"{json.dumps(r['detail'], sort_keys=True)}\n" for r in rs))
+    return EXIT_OK

@@ -1,0 +1,117 @@
+"""The compound catalog shipped with fentid and matching records to compounds.
+
+``fentid/data/catalog.csv`` is a copy of ``shared/data/compounds/catalog.csv`` (names,
+structures, classes and positional-isomer groups are facts).  A new library is seeded from it,
+so curators start from known structures.
+
+Matching order (:class:`CompoundMatcher`): exact InChIKey, then normalised name or synonym.
+A name match is refused when the record carries an InChIKey that disagrees with the named
+compound's: SWGDRUG has records that give a catalog name to another structure, and attaching
+such a spectrum to the wrong structure would be worse than adding a new compound.
+"""
+
+from __future__ import annotations
+
+import csv
+import re
+import unicodedata
+from importlib import resources
+
+#: Catalog CSV column -> compound table column.
+CSV_COLUMNS = {
+    "name": "name", "synonyms": "synonyms", "smiles": "smiles", "inchikey": "inchikey",
+    "formula": "formula", "monoisotopic_mass": "monoisotopic_mass", "class": "compound_class",
+    "positional_isomer_group": "isomer_group", "controlled_note": "legal_note",
+    "source": "origin",
+}
+_DASHES = dict.fromkeys(map(ord, "\u2010\u2011\u2012\u2013\u2014\u2212"), "-")
+_DROP = re.compile(r"[\s\-'\u2019`\"]+")
+
+
+def load_catalog(path=None) -> list[dict]:
+    """The packaged catalog (or the CSV at ``path``) as compound dicts.
+
+    Returns
+    -------
+    list of dict
+        Keys as the compound table columns; ``monoisotopic_mass`` in Da (float).
+    """
+    if path is None:
+        text = resources.files("fentid").joinpath("data/catalog.csv").read_text("utf-8")
+    else:
+        with open(path, encoding="utf-8") as fh:
+            text = fh.read()
+    rows = []
+    for raw in csv.DictReader(text.splitlines()):
+        row = {dst: (raw.get(src) or "").strip() for src, dst in CSV_COLUMNS.items()}
+        row["monoisotopic_mass"] = float(row["monoisotopic_mass"] or "nan")
+        rows.append(row)
+    return rows
+
+
+def normalise_name(name: str | None) -> str:
+    """Case-folded name without spaces, hyphens and quotes (Unicode dashes unified)."""
+    if not name:
+        return ""
+    text = unicodedata.normalize("NFKC", str(name)).translate(_DASHES).casefold()
+    return _DROP.sub("", text)
+
+
+def split_synonyms(text: str | None) -> list[str]:
+    """Synonyms as stored: separated by ``;`` (catalog) or newlines."""
+    if not text:
+        return []
+    return [s.strip() for s in re.split(r"[;\n]", text) if s.strip()]
+
+
+class CompoundMatcher:
+    """Find the compound a record is about.
+
+    Parameters
+    ----------
+    compounds : list of dict
+        Rows with at least ``name``, ``synonyms`` and ``inchikey``; the position in the list is
+        the row id returned by :meth:`match`.
+    """
+
+    def __init__(self, compounds: list[dict]):
+        self._by_key: dict[str, int] = {}
+        self._by_name: dict[str, int] = {}
+        self._keys: list[str] = []
+        for row, comp in enumerate(compounds):
+            self.add(row, comp)
+
+    def add(self, row: int, comp: dict) -> None:
+        """Register compound ``row`` (first registration of a key or name wins)."""
+        key = (comp.get("inchikey") or "").strip().upper()
+        self._keys.append(key)
+        if key:
+            self._by_key.setdefault(key, row)
+        for name in [comp.get("name")] + split_synonyms(comp.get("synonyms")):
+            norm = normalise_name(name)
+            if norm:
+                self._by_name.setdefault(norm, row)
+
+    def match(self, inchikey: str | None = None, name: str | None = None,
+              synonyms=()) -> int | None:
+        """Row of the matching compound, or None.
+
+        InChIKey first; then name and synonyms, unless the record's InChIKey contradicts the
+        compound found by name.
+        """
+        key = (inchikey or "").strip().upper()
+        if key and key in self._by_key:
+            return self._by_key[key]
+        for candidate in [name, *synonyms]:
+            row = self._by_name.get(normalise_name(candidate))
+            if row is None:
+                continue
+            known = self._keys[row]
+            if key and known and _looks_like_inchikey(key) and known != key:
+                continue
+            return row
+        return None
+
+
+def _looks_like_inchikey(text: str) -> bool:
+    return bool(re.fullmatch(r"[A-Z]{14}-[A-Z]{10}-[A-Z]", text))
