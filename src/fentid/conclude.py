@@ -41,16 +41,20 @@ class Policy:
         Minimum best score for ``tentative``; below it the result is ``no_match``.
     replicate_spread : float
         Score spread that replicate spectra of one compound show against the
-        same reference (measured by benchmarks/measure_replicate_spread.py on
-        ../shared/data; tests/test_conclude.py re-measures it and checks this
-        default is not smaller). Hits of other compounds closer than this to
-        the best cannot be excluded.
+        same reference: the median of |MF(q1, ref) - MF(q2, ref)| over triples
+        of EI spectra of one compound from different records in ../shared/data
+        (both queries MF >= 650), measured by
+        benchmarks/measure_replicate_spread.py as 70 MF units (p75 125, p95 229,
+        dominated by low-quality MassBank EI records).
+        tests/test_conclude_real.py re-measures it and checks this default is not
+        smaller. Hits of other compounds closer than this to the best cannot be
+        excluded.
     """
 
     identified: float = 850.0
     identified_reverse: float = 850.0
     tentative: float = 650.0
-    replicate_spread: float = 60.0
+    replicate_spread: float = 70.0
 
 
 #: Defaults per algorithm; NMR scores are on a 0-1 scale.
@@ -165,7 +169,12 @@ def conclude(hits: Sequence[Mapping], algorithm: str = "identity",
     floor = top["score"] - policy.replicate_spread
     rivals = [h for h in per_compound[1:] if h["score"] >= floor]
     group = top.get("isomer_group") or ""
-    if technique != "nmr":
+    # A group is named only when it is all the evidence allows: a rival that is not an
+    # isomer of the best hit (often the true compound) or a best score below the
+    # identification threshold (an absent compound's spectrum can resemble any group)
+    # leaves the result tentative, below.
+    if technique != "nmr" and top["score"] >= policy.identified and \
+            all(_are_isomers(top, h) for h in rivals):
         isomer_rivals = [h for h in rivals if _are_isomers(top, h)]
         missing = sorted(m for m in knowledge.groups.get(group, ())
                          if m.lower() != top["compound"].lower() and not knowledge.has(m))

@@ -275,7 +275,8 @@ def import_sources(lib_path, sources, fmt: str = "auto", licence: str | None = N
                                     "reason": problem.reason})
         n_before = len(accepted)
         for k, item in enumerate(ds.items, 1):
-            record_no = item.provenance.record or (k if len(ds.items) > 1 else 0)
+            # 1-based position in the source file (a single-record file's record is 1)
+            record_no = item.provenance.record or k
             try:
                 accepted.append(prepare(item, record_no, source, ds.sha256, licence,
                                         resolver, report))
@@ -311,11 +312,11 @@ def resolve_compound_arg(w, text: str) -> int:
         return hit
     if not rdkit_available():
         raise LibraryError(f"no compound {text!r} in the library (a new compound given as "
-                           "SMILES needs RDKit: pip install 'fentid[chem]')", w.path)
+                           "SMILES needs RDKit: pip install 'fentid[chem]')", w.library_path)
     facts = structure_facts(text)
     if facts is None:
         raise LibraryError(f"no compound {text!r} in the library, and it is not a valid "
-                           "SMILES; give a catalog name, an InChIKey or a SMILES", w.path)
+                           "SMILES; give a catalog name, an InChIKey or a SMILES", w.library_path)
     hit = matcher.match(inchikey=facts["inchikey"])
     if hit is not None:
         return hit
@@ -368,7 +369,8 @@ def add_spectrum(lib_path, file, compound: str, licence=None, curator=None) -> d
         row = resolve_compound_arg(w, compound)
         resolver = CompoundResolver(w.compounds(), fixed_row=row)
         try:
-            acc = prepare(item, 0, source, ds.sha256, licence, resolver, report)
+            acc = prepare(item, item.provenance.record or 1, source, ds.sha256, licence,
+                          resolver, report)
         except ValidationError as exc:
             raise ValidationError(exc.message, file) from None
         ids = store(w, [acc], resolver)

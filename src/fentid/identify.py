@@ -64,8 +64,12 @@ def ms_components(ds: Dataset, snr: float | None = None) -> list[Component]:
 
     out = []
     base = os.path.basename(ds.path.rstrip("/"))
+    has_scan = any(isinstance(i, Run) and i.metadata.get("acquisition_mode") != "SIM"
+                   for i in ds.items)
     for index, item in enumerate(ds.items, start=1):
         if isinstance(item, Run):
+            if has_scan and item.metadata.get("acquisition_mode") == "SIM":
+                continue  # a few selected ions (Agilent dataSim.ms) are no full EI spectrum
             for comp in gcms.extract_components(item):
                 out.append(Component(
                     name=f"{base} @ {comp.retention_time_s:.2f} s", peaks=comp.peaks,
@@ -255,12 +259,16 @@ class LibrarySearcher:
                 (e, self.library.entry_peaklist(e["entry_id"]))
                 for e in self.entries(technique) if not e["retired"]]
         # fields from the query spectrum and the entry (picked peak lists do not carry them)
-        q_mhz = _finite_or_none((component.spectrum.metadata if component.spectrum else {})
-                                .get("spectrometer_frequency_mhz"))
-        scored = [(scores_nmr.nmr_peak_similarity(component.peaks, ref, query_mhz=q_mhz,
-                                                  reference_mhz=_finite_or_none(
-                                                      e.get("field_mhz"))), e)
-                  for e, ref in self._nmr[technique]]
+        q_meta = component.spectrum.metadata if component.spectrum else {}
+        q_mhz = _finite_or_none(q_meta.get("spectrometer_frequency_mhz"))
+        scored = []
+        for e, ref in self._nmr[technique]:
+            # both sides lose the signals of both solvents (a record may not state its own)
+            solvents = (q_meta.get("solvent"), e.get("solvent"))
+            score = scores_nmr.nmr_peak_similarity(
+                without_solvent(component.peaks, *solvents), without_solvent(ref, *solvents),
+                query_mhz=q_mhz, reference_mhz=_finite_or_none(e.get("field_mhz")))
+            scored.append((score, e))
         scored.sort(key=lambda se: (-se[0], se[1]["entry_id"]))
         return [self._hit_row(e, s, None, None, k)
                 for k, (s, e) in enumerate(scored[:top], start=1) if s > 0]
@@ -282,12 +290,52 @@ def _same_precursor(query_mz: float, library_mz) -> bool:
     return abs(float(library_mz) - float(query_mz)) <= tol
 
 
+#: Half-width (ppm) of the window around the residual solvent signal left out of NMR search,
+#: per nucleus; HDO is broad and moves with temperature, so D2O gets a wider window.
+SOLVENT_WINDOW_PPM = {"1H": 0.03, "13C": 1.0, "d2o": 0.12}
+#: Half-width (ppm) around 0 ppm (TMS, DSS, TSP internal standards) left out of NMR search.
+STANDARD_WINDOW_PPM = {"1H": 0.03, "13C": 0.5}
+
+
+def without_solvent(peaks: PeakList, *solvents: str | None) -> PeakList:
+    """NMR peaks without the residual solvent signal and the 0 ppm internal standard.
+
+    They are in every sample of that solvent and say nothing about the compound, yet
+    they can carry most of the picked intensity (HDO is about half of the 1H intensity of
+    20 mM GABA in D2O), so a peak-list score normalised to total intensity is capped by
+    them.  Query and references are treated alike.
+    """
+    import numpy as np
+
+    from fentid.spectra.nmr_reference import SOLVENT_SHIFTS, solvent_key
+
+    nucleus = peaks.nucleus or ""
+    pos = peaks.position
+    keep = np.abs(pos) > STANDARD_WINDOW_PPM.get(nucleus, 0.0)
+    for solvent in solvents:
+        key = solvent_key(solvent) if solvent else None
+        shift = SOLVENT_SHIFTS.get(key or "", {}).get(nucleus)
+        if shift is not None:
+            half = SOLVENT_WINDOW_PPM["d2o"] if key == "d2o" and nucleus == "1H" \
+                else SOLVENT_WINDOW_PPM.get(nucleus, 0.0)
+            keep &= np.abs(pos - shift) > half
+    if keep.all() or not keep.any():
+        return peaks
+    return PeakList(pos[keep], peaks.intensity[keep], width=peaks.width[keep],
+                    area=peaks.area[keep], snr=peaks.snr[keep], unit=peaks.unit,
+                    technique=peaks.technique, nucleus=peaks.nucleus, metadata=peaks.metadata,
+                    provenance=peaks.provenance)
+
+
 def _finite_or_none(value):
+    """A positive finite float, or None (NaN, missing, 0: the record did not say)."""
+    import math
+
     try:
         value = float(value)
     except (TypeError, ValueError):
         return None
-    return value if value == value and abs(value) != float("inf") and value > 0 else None
+    return value if math.isfinite(value) and value > 0 else None
 
 
 def _round(value):

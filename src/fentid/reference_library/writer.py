@@ -126,7 +126,7 @@ def edit(path: str | os.PathLike, curator: str | None = None):
             f = open_h5(tmp, "r+")
             try:
                 check_root(f, path)
-                w = LibraryWriter(f, tmp, curator or default_curator())
+                w = LibraryWriter(f, tmp, curator or default_curator(), library_path=path)
                 yield w
                 if w.changed:
                     w.finish()
@@ -142,10 +142,13 @@ def edit(path: str | os.PathLike, curator: str | None = None):
 class LibraryWriter:
     """Appends to an open (temporary copy of a) library; used through :func:`edit`."""
 
-    def __init__(self, f: h5py.File, path: Path, curator: str, bump: bool = True):
+    def __init__(self, f: h5py.File, path: Path, curator: str, bump: bool = True,
+                 library_path: Path | None = None):
         self.f = f
         self.bump = bump
         self.path = path
+        #: the library being edited (``path`` is its temporary copy); name it in messages
+        self.library_path = library_path or path
         self.curator = curator
         self.strings = StringPool(f[S.GROUP_STRINGS])
         self._matcher: CompoundMatcher | None = None

@@ -1,0 +1,268 @@
+"""The inverted-index search returns exactly what brute force returns."""
+
+from __future__ import annotations
+
+import functools
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from fentid.errors import LibraryError, SpectrumError
+from fentid.reference_library.search import (
+    _NIST_MODES,
+    ALGORITHMS,
+    SearchIndex,
+    brute_force_search,
+)
+from fentid.spectra import scores_ms as sm
+from fentid.spectra.model import PeakList
+from tests.spectra.test_scores import swgdrug_spectra
+
+# float scores may differ in the last bits between summation orders
+SCORE_TOL = {"cosine": 1e-9, "entropy": 1e-6}
+
+
+def assert_same_hits(fast, slow, algorithm):
+    """Equal top lists: same entries in the same order, same scores and MF/RMF.
+
+    NIST factors are integers and must agree exactly; cosine and entropy within
+    SCORE_TOL, where entries whose scores tie within it may swap.
+    """
+    tol = SCORE_TOL.get(algorithm, 0.0)
+    assert len(fast) == len(slow), (fast, slow)
+    for k, (f, s) in enumerate(zip(fast, slow)):
+        assert abs(f.score - s.score) <= tol, (k, f, s)
+        assert (f.mf, f.rmf) == (s.mf, s.rmf), (k, f, s)
+        if f.entry_index != s.entry_index:
+            assert tol > 0 and abs(f.score - s.score) <= tol, (k, f, s)
+            assert any(abs(h.score - f.score) <= tol and h.entry_index == f.entry_index
+                       for h in slow), (k, f, s)
+
+
+def flat(spectra):
+    mz = np.concatenate([m for m, _ in spectra]) if spectra else np.zeros(0)
+    it = np.concatenate([i for _, i in spectra]) if spectra else np.zeros(0)
+    off = np.concatenate(([0], np.cumsum([m.size for m, _ in spectra])))
+    return mz, it, off
+
+
+@functools.lru_cache(maxsize=1)
+def swgdrug_library():
+    spectra = [(m, i) for _, m, i in swgdrug_spectra()]
+    mz, it, off = flat(spectra)
+    return mz, it, off, SearchIndex.build(mz, it, off)
+
+
+def perturbed(m, i, rng, drop=0.2, noise=0.15):
+    """A realistic replicate: intensity noise, small peaks dropped or added."""
+    keep = (i > 0.1 * i.max()) | (rng.random(i.size) > drop)
+    m, i = m[keep], i[keep] * rng.uniform(1 - noise, 1 + noise, keep.sum())
+    extra = rng.integers(0, 4)
+    m = np.concatenate((m, rng.integers(40, int(m.max(initial=60)) + 5, extra).astype(float)))
+    i = np.concatenate((i, rng.uniform(0.001, 0.02, extra) * i.max(initial=1.0)))
+    return PeakList.from_unsorted(m, i)
+
+
+REAL_QUERIES = ["Fentanyl", "Heroin", "meta-Fluorofentanyl"]
+
+
+@pytest.mark.parametrize("algorithm", ALGORITHMS)
+def test_real_swgdrug_queries_match_brute_force(algorithm):
+    mz, it, off, index = swgdrug_library()
+    names = [n for n, _, _ in swgdrug_spectra()]
+    rng = np.random.default_rng(11)
+    queries = []
+    for name in REAL_QUERIES:
+        k = names.index(name)
+        queries.append(perturbed(mz[off[k]:off[k + 1]], it[off[k]:off[k + 1]], rng))
+    # brute force is a Python loop over 3,430 entries: a few queries per algorithm
+    for query in queries[:2] if algorithm in ("cosine", "entropy", "reverse") else queries[:3]:
+        fast = index.search(query, algorithm, top=10)
+        slow = brute_force_search(query, mz, it, off, algorithm, top=10)
+        assert len(fast) == 10
+        assert_same_hits(fast, slow, algorithm)
+
+
+def test_replicate_finds_its_compound_and_pruning_skips_most_candidates():
+    mz, it, off, index = swgdrug_library()
+    names = [n for n, _, _ in swgdrug_spectra()]
+    k = names.index("Fentanyl")
+    query = perturbed(mz[off[k]:off[k + 1]], it[off[k]:off[k + 1]], np.random.default_rng(5))
+    hits = index.search(query, "identity", top=5)
+    assert names[hits[0].entry_index] == "Fentanyl"
+    assert hits[0].score == hits[0].mf > 850
+    stats = index.last_stats
+    assert stats["candidates"] > 1000
+    assert stats["evaluated"] < stats["candidates"] / 4
+
+
+library_strategy = st.lists(
+    st.lists(st.tuples(st.integers(30, 70), st.sampled_from([0.0, 0.05, 0.2, 1.0, 3.0, 50.0,
+                                                           400.0, 999.0])),
+             min_size=0, max_size=15, unique_by=lambda t: t[0]),
+    min_size=1, max_size=30)
+
+
+@settings(max_examples=60, deadline=None)
+@given(library_strategy, st.integers(0, 2**32 - 1), st.sampled_from(ALGORITHMS),
+       st.integers(1, 8), st.booleans())
+def test_random_libraries_match_brute_force(library, seed, algorithm, top, fractional):
+    """Small integer-heavy libraries (ties, intensity-1 peaks, empty entries) and queries."""
+    rng = np.random.default_rng(seed)
+    spectra = []
+    for peaks in library:
+        arr = np.array(peaks, float).reshape(-1, 2)
+        m = arr[:, 0] + (rng.uniform(-0.3, 0.3, len(arr)) if fractional else 0)
+        spectra.append((m, arr[:, 1]))
+    mz, it, off = flat(spectra)
+    index = SearchIndex.build(mz, it, off)
+    k = rng.integers(len(spectra))
+    if spectra[k][0].size and rng.random() < 0.7:
+        query = perturbed(spectra[k][0], spectra[k][1], rng)
+    else:
+        n = rng.integers(1, 12)
+        query = PeakList.from_unsorted(rng.uniform(30, 70, n).round(1), rng.uniform(0, 999, n))
+    fast = index.search(query, algorithm, top=top)
+    slow = brute_force_search(query, mz, it, off, algorithm, top=top)
+    assert_same_hits(fast, slow, algorithm)
+
+
+@pytest.mark.parametrize("algorithm", ALGORITHMS)
+def test_accurate_mass_tolerances_match_brute_force(algorithm):
+    rng = np.random.default_rng(21)
+    spectra = []
+    for _ in range(200):
+        n = rng.integers(1, 30)
+        spectra.append((np.sort(rng.uniform(50, 600, n)), rng.uniform(0, 100, n) ** 2))
+    mz, it, off = flat(spectra)
+    index = SearchIndex.build(mz, it, off)
+    params = {"cosine": [{"tolerance_da": 0.01, "preset": "massbank"},
+                         {"tolerance_ppm": 10, "preset": "nist_gc"},
+                         {"tolerance_da": 3.0, "matching": "optimal"}],  # peaks closer: fallback
+              "entropy": [{"tolerance_da": 0.02}, {"tolerance_da": None, "tolerance_ppm": 15},
+                          {"tolerance_da": 0.5, "weighted": False}]}.get(algorithm, [{}])
+    for kw in params:
+        for k in rng.choice(len(spectra), 5):
+            m, i = spectra[k]
+            query = PeakList.from_unsorted(m + rng.normal(0, 0.0002, m.size), i)
+            fast = index.search(query, algorithm, top=5, **kw)
+            slow = brute_force_search(query, mz, it, off, algorithm, top=5, **kw)
+            assert_same_hits(fast, slow, algorithm)
+            assert fast[0].entry_index == k
+
+
+def test_add_segments_equal_one_index_and_round_trip():
+    mz, it, off, _ = swgdrug_library()
+    cut = 1700
+    first = SearchIndex.build(mz[:off[cut]], it[:off[cut]], off[:cut + 1])
+    both = first.add(mz[off[cut]:], it[off[cut]:], off[cut:] - off[cut])
+    assert both.n_entries == off.size - 1
+    restored = SearchIndex.from_arrays(both.to_arrays())
+    rng = np.random.default_rng(3)
+    for k in (5, cut - 1, cut, 3000):
+        query = perturbed(mz[off[k]:off[k + 1]], it[off[k]:off[k + 1]], rng)
+        for algorithm in ("identity", "reverse", "entropy"):
+            a = both.search(query, algorithm, top=10)
+            b = restored.search(query, algorithm, top=10)
+            c = swgdrug_library()[3].search(query, algorithm, top=10)
+            assert_same_hits(a, c, algorithm)
+            assert_same_hits(b, c, algorithm)
+
+
+def test_bad_library_arrays_and_queries_raise():
+    with pytest.raises(LibraryError, match="offsets"):
+        SearchIndex.build([50.0, 51.0], [1.0, 2.0], [0, 3])
+    with pytest.raises(LibraryError, match="negative"):
+        SearchIndex.build([50.0], [-1.0], [0, 1])
+    with pytest.raises(LibraryError, match="finite"):
+        SearchIndex.build([np.nan], [1.0], [0, 1])
+    index = SearchIndex.build([50.0, 51.0], [1.0, 2.0], [0, 2])
+    arrays = index.to_arrays()
+    with pytest.raises(LibraryError, match="missing"):
+        SearchIndex.from_arrays({k: v for k, v in arrays.items() if k != "posting_entry"})
+    with pytest.raises(LibraryError, match="format"):
+        SearchIndex.from_arrays({**arrays, "index_format": np.array([99])})
+    with pytest.raises(LibraryError, match="disagree"):
+        SearchIndex.from_arrays({**arrays, "norm_mass": np.zeros(5)})
+    nmr = PeakList([1.0], [1.0], unit="ppm", technique="nmr", nucleus="1H")
+    with pytest.raises(SpectrumError, match="MS"):
+        index.search(nmr)
+    with pytest.raises(ValueError, match="algorithm"):
+        index.search(PeakList([50.0], [1.0]), "dot")
+    with pytest.raises(ValueError, match="top"):
+        index.search(PeakList([50.0], [1.0]), top=0)
+    with pytest.raises(TypeError, match="tolerance"):
+        index.search(PeakList([50.0], [1.0]), "identity", tolerance_da=0.1)
+    assert index.search(PeakList([], []), "identity") == []
+    assert index.search(PeakList([99.0], [5.0]), "entropy") == []
+
+
+@pytest.mark.parametrize("algorithm", ["identity", "reverse", "similarity"])
+def test_near_duplicate_library_where_pruning_decides(algorithm):
+    """Hundreds of replicates of a few analogs: many entries sit near the top-N
+    threshold, so a bound that is not a true bound would drop a true hit here."""
+    spectra = swgdrug_spectra()
+    names = [n for n, _, _ in spectra]
+    rng = np.random.default_rng(17)
+    library = []
+    for name in ("Fentanyl", "meta-Fluorofentanyl", "p-Fluorofentanyl", "3-Methylfentanyl"):
+        _, m, i = spectra[names.index(name)]
+        for _ in range(150):
+            copy = perturbed(m, i, rng, drop=0.4, noise=0.3)
+            library.append((copy.position, copy.intensity))
+    mz, it, off = flat(library)
+    index = SearchIndex.build(mz, it, off)
+    _, m, i = spectra[names.index("Fentanyl")]
+    for top in (10, 40):
+        query = perturbed(m, i, rng, drop=0.4, noise=0.3)
+        fast = index.search(query, algorithm, top=top)
+        slow = brute_force_search(query, mz, it, off, algorithm, top=top)
+        assert_same_hits(fast, slow, algorithm)
+
+
+def _segment_and_query(seed, copies=60):
+    spectra = swgdrug_spectra()
+    rng = np.random.default_rng(seed)
+    picks = rng.choice(len(spectra), 8, replace=False)
+    library = []
+    for k in picks:
+        _, m, i = spectra[k]
+        library += [(c.position, c.intensity) for c in
+                    (perturbed(m, i, rng, drop=0.4, noise=0.3) for _ in range(copies))]
+    mz, it, off = flat(library)
+    seg = SearchIndex.build(mz, it, off)._segments[0]
+    _, m, i = spectra[picks[0]]
+    q = perturbed(m, i, rng, drop=0.4, noise=0.3)
+    qm, qc = sm.nist_preprocess(q.position, q.intensity)
+    return seg, qm, qc
+
+
+@pytest.mark.parametrize("seed", range(6))
+@pytest.mark.parametrize("algorithm", ["identity", "reverse", "similarity"])
+def test_term1_bound_is_a_true_upper_bound(seed, algorithm):
+    seg, qm, qc = _segment_and_query(seed)
+    mode = _NIST_MODES[algorithm]
+    cand, bound = seg.term1_bounds(qm, qc, mode)
+    exact = seg.nist_many(qm, qc, np.arange(seg.n), mode)
+    assert np.all(exact[cand] <= bound)
+    others = np.setdiff1d(np.arange(seg.n), cand)
+    assert np.all(exact[others] == 0)  # no shared peak, no score
+    assert np.mean(bound) < 999  # and it is informative
+
+
+@pytest.mark.parametrize("seed", range(6))
+@pytest.mark.parametrize("heavy", [1, 3, 10])
+def test_maxscore_bound_is_a_true_upper_bound(seed, heavy):
+    seg, qm, qc = _segment_and_query(seed)
+    weight = qm * qc.astype(float)
+    order = np.argsort(-weight, kind="stable")
+    u0 = float(weight[qc > 1].sum())
+    u_s = float(weight[order[heavy:]].sum())
+    dot = seg._scatter_dot(qm, qc, order[:heavy])
+    cand, bound = seg.maxscore_bounds(qm, dot, u0, u_s)
+    exact = seg.nist_many(qm, qc, np.arange(seg.n), _NIST_MODES["identity"])
+    assert np.all(exact[cand] <= bound)
+    outside = np.setdiff1d(np.arange(seg.n), cand)
+    assert np.all(exact[outside] <= np.trunc(1000 * (1 + u_s / u0) / 2 - 0.5 + 1e-6))
