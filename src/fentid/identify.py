@@ -482,7 +482,8 @@ def format_identify_text(report: dict) -> str:
     lines.append("")
     for c in report["components"]:
         concl = c["conclusion"]
-        rt = f" at {c['retention_time_s']:.2f} s" if c.get("retention_time_s") is not None else ""
+        rt = f" at {c['retention_time_s']:.2f} s" if (
+            c.get("retention_time_s") is not None and " @ " not in c["name"]) else ""
         lines.append(f"Component {c['name']}{rt}  [{c['technique']}, {c['algorithm']}]")
         what = concl["compound"] or "-"
         if concl["status"] == "isomer_group":
