@@ -100,7 +100,7 @@ def peaks_report(path: str | os.PathLike, snr: float | None = None) -> dict:
         MS: ``{"path", "components": [{"name", "retention_time_s", "area",
         "peaks": [{"mz", "intensity"}]}]}``.
     """
-    ds = read(path)
+    ds = read(path, **_component_read_options(path))
     comps = components_of(ds, snr=snr)
     if ds.technique == "nmr":
         first = comps[0].peaks
@@ -115,6 +115,21 @@ def peaks_report(path: str | os.PathLike, snr: float | None = None) -> dict:
          "peaks": [{"mz": float(m), "intensity": float(i)}
                    for m, i in zip(c.peaks.position, c.peaks.intensity, strict=True)]}
         for c in comps]}
+
+
+def _component_read_options(path) -> dict:
+    """Driver options for component extraction only.
+
+    mzML/mzXML runs too large to keep as stored are binned to nominal mass
+    while they stream: all that component extraction uses, bit-identical, and
+    a few MB whatever the run's size (see the fentid.drivers.mzml docstring).
+    """
+    from fentid.drivers import find_driver
+    from fentid.spectra.chromatography import NOMINAL_BOUNDARY
+
+    if find_driver(path).name in ("mzml", "mzxml"):
+        return {"nominal_boundary": NOMINAL_BOUNDARY}
+    return {}
 
 
 def _nmr_peak_rows(pl: PeakList) -> list[dict]:
