@@ -86,6 +86,9 @@ class ScanRecord:
         ``"positive"`` or ``"negative"``.
     params : dict
         Every other cvParam of the spectrum (name -> value) for ``metadata["vendor"]``.
+    offset : int or None
+        Byte offset of the ``<spectrum`` start tag in the file (for
+        :func:`read_record_at`); None when not read from a file position.
     """
 
     index: int
@@ -101,6 +104,7 @@ class ScanRecord:
     collision_energy_ev: float | None = None
     polarity: str | None = None
     params: dict = field(default_factory=dict)
+    offset: int | None = None
 
 
 @dataclass
@@ -357,6 +361,8 @@ class SpectrumScanner:
         The raw text before the first spectrum (at most MAX_HEADER_BYTES).
     count : int
         Spectra yielded so far.
+    offset : int
+        Byte offset in the file of the block last yielded by :meth:`blocks`.
     """
 
     def __init__(self, path, chunk_bytes: int = CHUNK_BYTES):
@@ -365,11 +371,13 @@ class SpectrumScanner:
         self.header: MzmlHeader | None = None
         self.header_bytes = b""  # the raw text before the first spectrum
         self.count = 0
+        self.offset = 0
 
     def blocks(self) -> Iterator[bytes]:
         """Yield the raw bytes of each ``<spectrum>`` element in file order."""
         head = b""
         buf = b""
+        base = 0  # file offset of buf[0]
         pos = 0
         searched = 0
         finished = False
@@ -378,6 +386,7 @@ class SpectrumScanner:
             while not eof:
                 chunk = fh.read(self.chunk_bytes)
                 eof = not chunk
+                base += pos
                 buf = buf[pos:] + chunk
                 pos = 0
                 if self.header is None:
@@ -386,6 +395,7 @@ class SpectrumScanner:
                     if start < 0 and end_list < 0 and not eof:
                         if len(buf) > MAX_HEADER_BYTES:
                             head = head or buf[:MAX_HEADER_BYTES]
+                            base += len(buf) - 64
                             buf = buf[-64:]
                         continue
                     cut = start if start >= 0 else (end_list if end_list >= 0 else len(buf))
@@ -409,6 +419,7 @@ class SpectrumScanner:
                         pos = start
                         break
                     searched = 0
+                    self.offset = base + start
                     yield buf[start:end + 11]
                     self.count += 1
                     pos = end + 11
@@ -425,14 +436,68 @@ class SpectrumScanner:
 
     def __iter__(self) -> Iterator[ScanRecord]:
         for i, block in enumerate(self.blocks()):
-            try:
-                yield parse_spectrum(block, i, self.header.groups, self.path)
-            except (ValueError, KeyError) as exc:
-                if isinstance(exc, FormatError):
-                    raise
+            rec = _parse_checked(block, i, self.header.groups, self.path)
+            rec.offset = self.offset
+            yield rec
+
+
+def _parse_checked(block: bytes, index: int, groups: dict, path) -> ScanRecord:
+    """:func:`parse_spectrum`, with malformed values reported as CorruptDataError."""
+    try:
+        return parse_spectrum(block, index, groups, path)
+    except (ValueError, KeyError) as exc:
+        if isinstance(exc, FormatError):
+            raise
+        raise CorruptDataError(
+            f"spectrum {index + 1}: malformed value: {type(exc).__name__}: {exc}",
+            path) from exc
+
+
+def read_record_at(path, offset: int, index: int = 0,
+                   chunk_bytes: int = 1 << 20) -> ScanRecord:
+    """Read the one spectrum whose ``<spectrum`` tag starts at byte ``offset``.
+
+    Random access for viewers: only the header (for shared param groups) and
+    that spectrum's bytes are read, whatever the file size.
+
+    Parameters
+    ----------
+    path : path-like
+    offset : int
+        Byte offset of the start tag, as in :attr:`ScanRecord.offset` or the
+        ``<offset>`` entries of an indexed mzML.
+    index : int
+        0-based spectrum position, for the record and messages.
+
+    Raises
+    ------
+    CorruptDataError
+        No spectrum starts at ``offset`` (the file changed since it was
+        indexed?) or the spectrum is truncated or malformed.
+    """
+    scanner = SpectrumScanner(path, chunk_bytes)
+    for _ in scanner.blocks():
+        break  # the header is parsed when the first spectrum is reached
+    if scanner.header is None or offset < 0:
+        raise CorruptDataError(f"no spectrum at byte offset {offset}", path)
+    with open(path, "rb") as fh:
+        fh.seek(offset)
+        buf = fh.read(chunk_bytes)
+        if _find_open(buf[:16], 0) != 0:
+            raise CorruptDataError(
+                f"no <spectrum> starts at byte offset {offset}: the file changed since it "
+                "was read?", path)
+        searched = 0
+        while (end := buf.find(b"</spectrum>", searched)) < 0:
+            chunk = fh.read(chunk_bytes)
+            if not chunk:
                 raise CorruptDataError(
-                    f"spectrum {i + 1}: malformed value: {type(exc).__name__}: {exc}",
-                    self.path) from exc
+                    f"file ends inside the spectrum at byte offset {offset}: truncated", path)
+            searched = max(0, len(buf) - 11)
+            buf += chunk
+    rec = _parse_checked(buf[:end + 11], index, scanner.header.groups, path)
+    rec.offset = offset
+    return rec
 
 
 def iter_records(path, chunk_bytes: int = CHUNK_BYTES) -> Iterator[ScanRecord]:

@@ -28,10 +28,42 @@ time (concatenated arrays, the survey scans of the chromatographic run), then on
 :class:`~fentid.spectra.model.Spectrum` per MSn spectrum (and per MS1 spectrum
 without a retention time), in file order. ``iter_spectra`` streams Spectrum
 objects one at a time for files too large to hold.
+
+Memory (profile runs)
+---------------------
+``read`` streams the file and never holds all of a run's profile data:
+
+- MS1 scans are kept as stored (profile or centroid) while their float64
+  arrays total at most ``PROFILE_BUDGET_MB`` (64 MB; every real sample is far
+  below), and always in a run of fewer than ``gcms.MIN_SCANS`` (5) scans, whose
+  components are its scans as stored. Past that, each profile scan is
+  centroided as soon as it is read (and the scans already kept are centroided
+  then) with :func:`fentid.spectra.chromatography.centroid_scan` - the
+  centroiding that :func:`fentid.spectra.gcms.extract_components` applies to a
+  profile Run, so components are bit-identical either way
+  (tests/drivers/test_mzml_streaming.py). Reduced scans wait in two temporary
+  files until the Run is built. The Run then has ``centroided=True``,
+  ``metadata["processing_on_read"] = "centroided from profile on read"`` and a
+  ``centroid_on_read`` provenance step with the parameters.
+- Exact centroids still cost 16 bytes each, and noisy profile data has many
+  (one per local maximum: 28 M for the 1 GB file of
+  benchmarks/make_big_mzml.py, so that Run peaks at about 1 GB while it is
+  built, against 4.3 GB when every profile point was kept).
+  ``read(path, nominal_boundary=0.649)`` - what ``fentid peaks`` uses - also
+  sums those scans into nominal masses as they stream
+  (:func:`~fentid.spectra.chromatography.nominal_scan`): bit-identical
+  component extraction and a few MB per run, 220 MB peak for that file
+  (benchmarks/bench_run_memory.py).
+- The raw profile of any scan stays available: ``metadata["scan_offsets"]``
+  holds each MS1 scan's byte offset and :func:`read_scan_profile` re-reads just
+  that scan (for a viewer).
+- MSn spectra are kept as stored (:class:`Spectrum` items): fragment scans are
+  small, and their profile is what a user inspects.
 """
 
 from __future__ import annotations
 
+import tempfile
 import warnings
 from collections import Counter
 from collections.abc import Iterator
@@ -41,7 +73,7 @@ import numpy as np
 
 from fentid.drivers._mzml_fast import ScanRecord, SpectrumScanner
 from fentid.drivers.registry import Driver, register
-from fentid.errors import DataQualityWarning
+from fentid.errors import CorruptDataError, DataQualityWarning, FormatError
 from fentid.spectra.model import Dataset, Provenance, Run, Spectrum, hash_source
 
 NAME = "mzml"
@@ -109,12 +141,47 @@ def iter_spectra(path) -> Iterator[Spectrum]:
         yield _to_spectrum(rec, scanner.header, prov)
 
 
-class _RunBuilder:
-    """Collects MS1 scans into the concatenated arrays of a Run."""
+#: Decoded MS1 arrays (float64 m/z + intensity, in MB) that :func:`read` keeps as stored;
+#: past this, profile scans are centroided as they stream (module docstring).
+PROFILE_BUDGET_MB = 64.0
+#: Neighbour gap used when centroiding on read (that of gcms.prepare's centroiding).
+CENTROID_MAX_GAP_DA = 0.5
 
-    def __init__(self):
-        self.mz, self.inten, self.rt, self.ids = [], [], [], []
-        self.centroided = []
+
+def _min_scans() -> int:
+    from fentid.spectra.gcms import MIN_SCANS
+
+    return MIN_SCANS
+
+
+class _RunBuilder:
+    """Collects MS1 scans into the concatenated arrays of a Run, within a memory budget.
+
+    Scans are kept as stored until their float64 arrays exceed ``budget_bytes``
+    and the run has at least ``gcms.MIN_SCANS`` scans. From then on (and
+    retroactively for the scans already kept) profile scans are centroided with
+    :func:`~fentid.spectra.chromatography.centroid_scan` and, when
+    ``nominal_boundary`` is set, every scan is summed into nominal masses with
+    :func:`~fentid.spectra.chromatography.nominal_scan`; both are bit-identical
+    to what :func:`fentid.spectra.gcms.extract_components` computes from the
+    stored scans. Reduced scans are appended to two temporary files (m/z,
+    intensity) instead of a list of small arrays: freed small arrays stay in the
+    allocator's heap, which would double the run's footprint when the arrays
+    are joined at the end.
+    """
+
+    def __init__(self, budget_bytes: float = PROFILE_BUDGET_MB * 1e6,
+                 nominal_boundary: float | None = None):
+        self.mz, self.inten = [], []  # scans held in memory (all of them until reducing)
+        self.rt, self.ids, self.file_offsets = [], [], []
+        self.centroided: list[bool] = []  # per scan, after any reduction
+        self.spilled_sizes: list[int] = []
+        self.spill = None  # (mz file, intensity file) once reducing
+        self.budget_bytes = budget_bytes
+        self.nominal_boundary = nominal_boundary
+        self.kept_bytes = 0
+        self.n_centroided = 0
+        self.n_binned = 0
 
     def add(self, rec: ScanRecord) -> None:
         mz, inten = _sorted_arrays(rec)
@@ -122,24 +189,102 @@ class _RunBuilder:
         self.inten.append(inten)
         self.rt.append(rec.retention_time_s)
         self.ids.append(rec.id)
+        self.file_offsets.append(rec.offset)
         self.centroided.append(bool(rec.centroided))
+        if self.spill is None:
+            self.kept_bytes += mz.nbytes + inten.nbytes
+            # a run shorter than MIN_SCANS has no chromatography: its components are its
+            # scans as stored (gcms._scan_component), so those few scans are kept as they are
+            if self.kept_bytes <= self.budget_bytes or len(self.rt) < _min_scans():
+                return
+            # closed by close(), which build() and build_dataset (on errors) call
+            self.spill = (tempfile.TemporaryFile(prefix="fentid_run_mz_"),  # noqa: SIM115
+                          tempfile.TemporaryFile(prefix="fentid_run_int_"))  # noqa: SIM115
+        first = len(self.rt) - len(self.mz)  # run index of self.mz[0]
+        for k in range(len(self.mz)):
+            self._reduce_and_spill(first + k, self.mz[k], self.inten[k])
+        self.mz.clear()
+        self.inten.clear()
+
+    def _reduce_and_spill(self, i: int, mz: np.ndarray, inten: np.ndarray) -> None:
+        from fentid.spectra import chromatography as chrom
+
+        if not self.centroided[i]:
+            mz, inten = chrom.centroid_scan(mz, inten, CENTROID_MAX_GAP_DA)
+            self.centroided[i] = True
+            self.n_centroided += 1
+        if self.nominal_boundary is not None:
+            mz, inten = chrom.nominal_scan(mz, inten, self.nominal_boundary)
+            self.n_binned += 1
+        mz.tofile(self.spill[0])
+        inten.tofile(self.spill[1])
+        self.spilled_sizes.append(mz.size)
+
+    def close(self) -> None:
+        """Delete the temporary files (also done by :meth:`build`)."""
+        if self.spill is not None:
+            for fh in self.spill:
+                fh.close()
+            self.spill = None
+
+    def _arrays(self) -> tuple[list[int], np.ndarray, np.ndarray]:
+        if self.spill is None:
+            sizes = [a.size for a in self.mz]
+            mz = np.concatenate(self.mz) if self.mz else np.empty(0)
+            self.mz.clear()
+            inten = np.concatenate(self.inten) if self.inten else np.empty(0)
+            self.inten.clear()
+            return sizes, mz, inten
+        out = []
+        for fh in self.spill:
+            fh.seek(0)
+            out.append(np.fromfile(fh, dtype=np.float64))
+        self.close()
+        return self.spilled_sizes, out[0], out[1]
 
     def build(self, header, polarity, prov: Provenance) -> Run:
-        sizes = [a.size for a in self.mz]
+        metadata = {"instrument": header.instrument, "ionization": header.ionization,
+                    "polarity": polarity, "scan_ids": tuple(self.ids), "name": "MS1 scans",
+                    "scan_offsets": (tuple(self.file_offsets)
+                                     if None not in self.file_offsets else None)}
+        if self.n_centroided:
+            metadata["processing_on_read"] = "centroided from profile on read"
+            prov = prov.with_step("centroid_on_read", {
+                "function": "fentid.spectra.chromatography.centroid_scan",
+                "max_gap_da": CENTROID_MAX_GAP_DA, "n_scans": self.n_centroided,
+                "profile_budget_mb": self.budget_bytes / 1e6})
+        if self.n_binned:
+            metadata["processing_on_read"] = (
+                "centroided from profile and binned to nominal mass on read"
+                if self.n_centroided else "binned to nominal mass on read")
+            prov = prov.with_step("nominal_bin_on_read", {
+                "function": "fentid.spectra.chromatography.nominal_scan",
+                "mz_boundary": self.nominal_boundary, "n_scans": self.n_binned})
+        sizes, mz, inten = self._arrays()
         offsets = np.concatenate([[0], np.cumsum(sizes)]).astype(np.int64)
-        return Run(
-            retention_time_s=np.array(self.rt, dtype=float), offsets=offsets,
-            mz=np.concatenate(self.mz) if self.mz else np.empty(0),
-            intensity=np.concatenate(self.inten) if self.inten else np.empty(0),
-            ms_level=np.ones(len(self.rt), np.int8), centroided=all(self.centroided),
-            metadata={"instrument": header.instrument, "ionization": header.ionization,
-                      "polarity": polarity, "scan_ids": tuple(self.ids),
-                      "name": "MS1 scans"},
-            provenance=prov)
+        return Run(retention_time_s=np.array(self.rt, dtype=float), offsets=offsets,
+                   mz=mz, intensity=inten, ms_level=np.ones(len(self.rt), np.int8),
+                   centroided=all(self.centroided), metadata=metadata, provenance=prov)
 
 
-def read(path: Path) -> Dataset:
+def read(path: Path, *, profile_budget_mb: float = PROFILE_BUDGET_MB,
+         nominal_boundary: float | None = None) -> Dataset:
     """Read an mzML file: one Run of the MS1 scans plus a Spectrum per MSn spectrum.
+
+    The file is streamed; what memory holds is bounded as described in the
+    module docstring ("Memory").
+
+    Parameters
+    ----------
+    path : path-like
+    profile_budget_mb : float
+        MS1 scans are kept as stored while their float64 arrays total at most
+        this many MB; past it, profile scans are centroided as they are read
+        (0: always centroid profile MS1 scans).
+    nominal_boundary : float, optional
+        Also sum the MS1 scans past the budget into nominal masses with this
+        bin boundary (0.649: NIST/AMDIS) - all component extraction needs,
+        bit-identical for it, and a few MB for any run.
 
     Returns
     -------
@@ -157,13 +302,69 @@ def read(path: Path) -> Dataset:
         MS-Numpress compressed arrays.
     """
     scanner = SpectrumScanner(path)
-    return build_dataset(path, NAME, scanner, lambda: scanner.header)
+    return build_dataset(path, NAME, scanner, lambda: scanner.header,
+                         profile_budget_mb=profile_budget_mb, nominal_boundary=nominal_boundary)
 
 
-def build_dataset(path, driver: str, records, header_fn, count_label="spectrumList") -> Dataset:
+def read_scan_profile(run: Run, i: int) -> Spectrum:
+    """Re-read scan ``i`` of a Run from its mzML/mzXML file, as stored (profile included).
+
+    For viewers: a run centroided on read still shows the raw profile of the
+    scan under the cursor. Only that scan's bytes are read (mzML: from the
+    byte offset recorded while streaming; mzXML: found by its scan number).
+
+    Parameters
+    ----------
+    run : Run
+        Read by the mzml or mzxml driver (its ``metadata["scan_ids"]`` and,
+        for mzML, ``metadata["scan_offsets"]``; the file named in its provenance).
+    i : int
+        0-based scan index in the run.
+
+    Returns
+    -------
+    Spectrum
+        As stored in the file (``centroided`` False for a profile scan), m/z
+        ascending, metadata as for MSn spectra.
+
+    Raises
+    ------
+    CorruptDataError
+        The scan at the recorded position is not the run's scan (the file changed).
+    FormatError
+        The run was not read from an mzML or mzXML file.
+    """
+    from fentid.drivers._mzml_fast import MzmlHeader, read_record_at
+
+    path = run.provenance.source
+    ids = run.metadata.get("scan_ids") or ()
+    if not 0 <= i < len(ids):
+        raise IndexError(f"scan index {i} outside the run's {len(ids)} scans")
+    if run.provenance.driver == NAME and run.metadata.get("scan_offsets"):
+        rec = read_record_at(path, run.metadata["scan_offsets"][i], i)
+    elif run.provenance.driver == "mzxml":
+        from fentid.drivers.mzxml import read_scan
+
+        rec = read_scan(path, ids[i])
+    else:
+        raise FormatError(f"no stored profile to re-read for a run from driver "
+                          f"{run.provenance.driver!r}", path)
+    if rec.id != ids[i]:
+        raise CorruptDataError(f"scan {i} should be {ids[i]!r} but the file has {rec.id!r} "
+                               "there: the file changed since it was read", path)
+    header = MzmlHeader(None, run.metadata.get("instrument"), run.metadata.get("ionization"), {})
+    prov = Provenance(source=str(path), driver=run.provenance.driver,
+                      sha256=run.provenance.sha256)
+    return _to_spectrum(rec, header, prov)
+
+
+def build_dataset(path, driver: str, records, header_fn, count_label="spectrumList", *,
+                  profile_budget_mb: float = PROFILE_BUDGET_MB,
+                  nominal_boundary: float | None = None) -> Dataset:
     """Assemble a Dataset (Run of MS1 scans + MSn Spectrum items) from ScanRecords.
 
-    Shared by the mzML and mzXML drivers.
+    Shared by the mzML and mzXML drivers. MS1 scans are reduced as they stream
+    once they exceed ``profile_budget_mb`` (see :func:`read`).
 
     Parameters
     ----------
@@ -176,9 +377,11 @@ def build_dataset(path, driver: str, records, header_fn, count_label="spectrumLi
         Called after ``records`` is exhausted (instrument, ionisation, declared count).
     count_label : str
         Name of the element whose count attribute is checked, for the warning.
+    profile_budget_mb, nominal_boundary
+        As for :func:`read`.
     """
     sha = hash_source(path)
-    run = _RunBuilder()
+    run = _RunBuilder(profile_budget_mb * 1e6, nominal_boundary)
     others: list[Spectrum] = []
     pending: list[ScanRecord] = []
     levels: Counter = Counter()
@@ -186,24 +389,28 @@ def build_dataset(path, driver: str, records, header_fn, count_label="spectrumLi
     rts, mz_lo, mz_hi = [], [], []
     first_ms1_pos = None
     n = 0
-    for rec in records:
-        n += 1
-        level = rec.ms_level or 1
-        levels[level] += 1
-        if rec.polarity:
-            polarities[rec.polarity] += 1
-        if rec.retention_time_s is not None:
-            rts.append(rec.retention_time_s)
-        if rec.mz.size:
-            mz_lo.append(float(rec.mz.min()))
-            mz_hi.append(float(rec.mz.max()))
-        if level == 1 and rec.retention_time_s is not None:
-            if first_ms1_pos is None:
-                first_ms1_pos = len(others) + len(pending)
-            run.add(rec)
-        else:
-            # the header (instrument) is complete only after the first spectrum was seen
-            pending.append(rec)
+    try:
+        for rec in records:
+            n += 1
+            level = rec.ms_level or 1
+            levels[level] += 1
+            if rec.polarity:
+                polarities[rec.polarity] += 1
+            if rec.retention_time_s is not None:
+                rts.append(rec.retention_time_s)
+            if rec.mz.size:
+                mz_lo.append(float(rec.mz.min()))
+                mz_hi.append(float(rec.mz.max()))
+            if level == 1 and rec.retention_time_s is not None:
+                if first_ms1_pos is None:
+                    first_ms1_pos = len(others) + len(pending)
+                run.add(rec)
+            else:
+                # the header (instrument) is complete only after the first spectrum was seen
+                pending.append(rec)
+    except BaseException:
+        run.close()  # delete its temporary files now, not at garbage collection
+        raise
     header = header_fn()
     for rec in pending:
         prov = Provenance(source=str(path), driver=driver, sha256=sha, record=rec.index + 1)

@@ -16,14 +16,20 @@ Format notes
 - Quirks: ``msRun scanCount`` often counts the original run, not what is present
   (our samples: 3113 declared, 2 present), so it is reported, not trusted.
 - Reading: lxml ``iterparse`` with elements cleared after use, so memory stays at
-  one scan; the result has the same shape as the mzML driver's (a Run of MS1 scans
-  plus one Spectrum per MSn scan).
+  one scan (plus the nested MSn scans waiting for their survey scan, which
+  ends after them); the result has the same shape as the mzML driver's (a Run
+  of MS1 scans plus one Spectrum per MSn scan), with the same memory policy
+  for profile runs (``fentid.drivers.mzml`` docstring, "Memory"): past
+  ``profile_budget_mb`` profile scans are centroided as they stream.
+  :func:`read_scan` re-reads one scan by its number (for
+  :func:`fentid.drivers.mzml.read_scan_profile`).
 - Sources: mzXML 2.1/3.2 schema (Pedrioli et al. 2004), pyteomics.mzxml.
 """
 
 from __future__ import annotations
 
 import binascii
+import heapq
 import re
 import zlib
 from collections.abc import Iterator
@@ -32,12 +38,13 @@ from pathlib import Path
 import numpy as np
 
 from fentid.drivers._mzml_fast import MzmlHeader, ScanRecord, b64decode_strict
-from fentid.drivers.mzml import build_dataset
+from fentid.drivers.mzml import PROFILE_BUDGET_MB, build_dataset
 from fentid.drivers.registry import Driver, register
 from fentid.errors import CorruptDataError, FormatError
 from fentid.spectra.model import Dataset
 
 NAME = "mzxml"
+_DATA_PROCESSING = re.compile(rb'<dataProcessing\b[^>]*?\scentroided\s*=\s*"([^"]*)"')
 _DURATION = re.compile(r"^\s*(-)?P(?:(\d+(?:\.\d*)?)D)?(?:T(?:(\d+(?:\.\d*)?)H)?"
                        r"(?:(\d+(?:\.\d*)?)M)?(?:(\d+(?:\.\d*)?)S)?)?\s*$")
 
@@ -178,11 +185,32 @@ class _Reader:
         return rec
 
 
-def read(path: Path) -> Dataset:
+def _in_file_order(records) -> Iterator[ScanRecord]:
+    """Yield records by ``index``; nested MSn scans end (and arrive) before their parent.
+
+    Only the records waiting for an earlier one are held (one survey scan's
+    MSn scans), so streaming is preserved.
+    """
+    waiting: list = []
+    expected = 0
+    for rec in records:
+        heapq.heappush(waiting, (rec.index, id(rec), rec))
+        while waiting and waiting[0][0] == expected:
+            yield heapq.heappop(waiting)[2]
+            expected += 1
+    while waiting:
+        yield heapq.heappop(waiting)[2]
+
+
+def read(path: Path, *, profile_budget_mb: float = PROFILE_BUDGET_MB,
+         nominal_boundary: float | None = None) -> Dataset:
     """Read an mzXML file: a Run of the MS1 scans plus one Spectrum per MSn scan.
 
     ``metadata`` has the same keys as the mzML driver's; ``declared_count`` is the
     ``msRun scanCount`` attribute (a DataQualityWarning when it disagrees).
+    ``profile_budget_mb`` and ``nominal_boundary`` as for
+    :func:`fentid.drivers.mzml.read` (profile scans past the budget are
+    centroided while streaming).
 
     Raises
     ------
@@ -190,8 +218,66 @@ def read(path: Path) -> Dataset:
         Malformed or truncated XML, invalid base64/zlib, peak counts that disagree.
     """
     reader = _Reader(path)
-    records = sorted(reader, key=lambda rec: rec.index)  # nested MSn scans end first
-    return build_dataset(path, NAME, records, lambda: reader.header, "msRun scanCount")
+    return build_dataset(path, NAME, _in_file_order(reader), lambda: reader.header,
+                         "msRun scanCount", profile_budget_mb=profile_budget_mb,
+                         nominal_boundary=nominal_boundary)
+
+
+def read_scan(path, scan_id: str, chunk_bytes: int = 1 << 20) -> ScanRecord:
+    """Re-read one scan of an mzXML file, as stored, by its id (``"scan=19"``).
+
+    The file is searched for the scan's start tag chunk by chunk (memory: one
+    chunk), and only that scan's attributes and ``<peaks>`` are parsed.
+
+    Raises
+    ------
+    CorruptDataError
+        No such scan, or it is truncated or malformed.
+    """
+    from lxml import etree
+
+    num = scan_id.removeprefix("scan=")
+    start_tag = re.compile(rb'<scan\b[^>]*?\snum\s*=\s*"' + re.escape(num.encode()) + rb'"')
+    reader = _Reader(path)
+    with open(path, "rb") as fh:
+        buf = b""
+        while True:
+            chunk = fh.read(chunk_bytes)
+            buf += chunk
+            if reader.centroided is None:  # file-wide <dataProcessing centroided="1">
+                flag = _DATA_PROCESSING.search(buf)
+                reader.centroided = flag.group(1) in (b"1", b"true") if flag else None
+            match = start_tag.search(buf)
+            if match or not chunk:
+                break
+            buf = buf[-4096:]  # a start tag may straddle the chunk boundary
+        if not match:
+            raise CorruptDataError(f"no scan with num={num} in the file", path)
+        buf = buf[match.start():]
+        # the scan's own peaks come before any nested MSn scan
+        while (end := _scan_end(buf)) < 0:
+            chunk = fh.read(chunk_bytes)
+            if not chunk:
+                raise CorruptDataError(f"file ends inside scan {num}: truncated", path)
+            buf += chunk
+    snippet = buf[:end]
+    if not snippet.rstrip().endswith(b"</scan>"):
+        snippet += b"</scan>"
+    try:
+        el = etree.fromstring(snippet, etree.XMLParser(huge_tree=True, resolve_entities=False,
+                                                       recover=False))
+    except etree.XMLSyntaxError as exc:
+        raise CorruptDataError(f"scan {num} is not well-formed: {exc}", path) from exc
+    return reader._record(el, 0)
+
+
+def _scan_end(buf: bytes) -> int:
+    """End of a scan's own content: after its ``</peaks>`` or its ``</scan>``, or -1."""
+    peaks = buf.find(b"</peaks>")
+    close = buf.find(b"</scan>")
+    if peaks >= 0 and (close < 0 or peaks < close):
+        return peaks + len(b"</peaks>")
+    return close + len(b"</scan>") if close >= 0 else -1
 
 
 register(Driver(NAME, sniff, read, "ms", "mzXML mass spectra (ISB)", (".mzxml",)))

@@ -149,17 +149,18 @@ def find_driver(path: str | os.PathLike, format: str | None = None) -> Driver:
     return found[0]
 
 
-def read(path: str | os.PathLike, format: str | None = None) -> Dataset:
+def read(path: str | os.PathLike, format: str | None = None, **options) -> Dataset:
     """Read any supported file or folder into a :class:`Dataset`.
 
     Errors a driver did not anticipate (``struct.error``, ``KeyError``...)
     on input it claimed are reported as :class:`CorruptDataError` naming the
-    file, so a user never sees a traceback for bad input.
+    file, so a user never sees a traceback for bad input. ``options`` are
+    keyword arguments for the driver's ``read`` (e.g. mzml's ``nominal_boundary``).
     """
     path = Path(path)
     driver = find_driver(path, format)
     try:
-        return driver.read(path)
+        return driver.read(path, **options)
     except FentidError:
         raise
     except (OSError, ValueError, KeyError, IndexError, EOFError, TypeError,

@@ -87,6 +87,56 @@ def centroid_arrays(offsets: np.ndarray, mz: np.ndarray, intensity: np.ndarray,
     return new_offsets, centre[keep], total[keep]
 
 
+def centroid_scan(mz: np.ndarray, intensity: np.ndarray, max_gap_da: float = 0.5):
+    """Profile to centroid for one scan, for readers that centroid while streaming.
+
+    Bit-identical to the same scan's part of :func:`centroid_arrays` on a
+    whole run (that function never looks across scan boundaries), so a
+    reader may centroid scan by scan and keep only the centroids.
+
+    Parameters
+    ----------
+    mz, intensity : ndarray of float64, shape (n_points,)
+        One profile scan, m/z ascending.
+    max_gap_da : float
+        See :func:`centroid_arrays`.
+
+    Returns
+    -------
+    mz, intensity : ndarray of float64, shape (n_centroids,)
+    """
+    _, c_mz, c_int = centroid_arrays(np.array([0, mz.size], dtype=np.int64), mz, intensity,
+                                     max_gap_da)
+    return c_mz, c_int
+
+
+def nominal_scan(mz: np.ndarray, intensity: np.ndarray, boundary: float = NOMINAL_BOUNDARY):
+    """Sum one centroided scan into nominal masses, for readers that bin while streaming.
+
+    Each nominal mass's sum adds the same values in the same order as that
+    scan's row of :func:`nominal_matrix` on the whole run, so the results are
+    bit-identical; masses with centroids summing to zero are kept, so the set
+    of masses of a run is unchanged too.
+
+    Parameters
+    ----------
+    mz, intensity : ndarray of float64, shape (n_points,)
+    boundary : float
+        See :func:`nominal_mass`.
+
+    Returns
+    -------
+    masses : ndarray of float64, shape (n_masses,)
+        Nominal masses present in the scan, ascending (integer values).
+    sums : ndarray of float64, shape (n_masses,)
+    """
+    if mz.size == 0:
+        return np.zeros(0), np.zeros(0)
+    masses, column = np.unique(nominal_mass(mz, boundary), return_inverse=True)
+    sums = np.bincount(column, weights=intensity, minlength=masses.size)
+    return masses.astype(np.float64), sums
+
+
 def nominal_matrix(offsets: np.ndarray, mz: np.ndarray, intensity: np.ndarray,
                    boundary: float = NOMINAL_BOUNDARY):
     """Sum centroided scans into a dense (scans x nominal masses) matrix.
