@@ -51,5 +51,5 @@ def run_cli(*args: str, timeout: float = 600) -> subprocess.CompletedProcess:
     """Run ``fentid`` in a subprocess, as a user would, returning the completed process."""
     return subprocess.run(
         [sys.executable, "-m", "fentid.cli", *map(str, args)],
-        capture_output=True, text=True, timeout=timeout,
+        capture_output=True, text=True, timeout=timeout, check=False,
         env={**os.environ, "PYTHONWARNINGS": "ignore"})

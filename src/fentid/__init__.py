@@ -7,6 +7,6 @@ try:
 except PackageNotFoundError:  # running from a source tree without installation
     __version__ = "0.0.0+unknown"
 
-from fentid.errors import FentidError  # noqa: E402
+from fentid.errors import FentidError
 
-__all__ = ["__version__", "FentidError"]
+__all__ = ["FentidError", "__version__"]

@@ -6,6 +6,7 @@ and picks, :mod:`fentid.reference_library` searches.
 
 from __future__ import annotations
 
+import math
 import os
 from dataclasses import dataclass
 
@@ -145,7 +146,7 @@ def _nmr_peak_rows(pl: PeakList) -> list[dict]:
 
 def _finite(value):
     value = float(value)
-    return value if value == value and abs(value) != float("inf") else None
+    return value if math.isfinite(value) else None
 
 
 def format_peaks_text(report: dict) -> str:
@@ -299,7 +300,7 @@ class LibrarySearcher:
 
 def _same_precursor(query_mz: float, library_mz) -> bool:
     """True when the library entry's precursor is unknown or within tolerance of the query's."""
-    if library_mz is None or library_mz != library_mz:  # NaN: the record did not say
+    if library_mz is None or math.isnan(library_mz):  # NaN: the record did not say
         return True
     tol = PRECURSOR_TOLERANCE_DA + abs(query_mz) * PRECURSOR_TOLERANCE_PPM * 1e-6
     return abs(float(library_mz) - float(query_mz)) <= tol

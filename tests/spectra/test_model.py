@@ -56,7 +56,7 @@ def test_run_tic_and_scan_views():
     run = Run(retention_time_s=[1.0, 2.0, 3.0], offsets=[0, 2, 2, 5],
               mz=[50, 60, 50, 51, 52], intensity=[1, 2, 3, 4, 5])
     np.testing.assert_array_equal(run.tic(), [3, 0, 12])
-    mz, inten = run.scan(2)
+    mz, _inten = run.scan(2)
     np.testing.assert_array_equal(mz, [50, 51, 52])
 
 

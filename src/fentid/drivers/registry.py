@@ -103,7 +103,7 @@ def claimants(path: str | os.PathLike) -> list[Driver]:
         try:
             if drv.sniff(path, head):
                 found.append(drv)
-        except Exception:  # noqa: BLE001 - a sniffer bug must not hide other formats
+        except Exception:  # noqa: BLE001, S112 - a sniffer bug must not hide other formats
             continue
     return found
 
