@@ -14,7 +14,11 @@ Baselines measured in the same run:
   for entropy similarity, up to ``--flash-max`` entries (its Python-level index build
   needs tens of GB at 1M).
 
-Run: ``python benchmarks/bench_search.py [--sizes 10000 100000 1000000] [--queries 20]``.
+Also measured: fentid's real search path (library file written by the library writer,
+opened in a fresh process, :class:`fentid.identify.LibrarySearcher`) at the largest size.
+
+Run: ``python benchmarks/bench_search.py [--sizes 10000 100000 1000000] [--queries 20]
+[--real-path N]``.
 Prints medians per query and ratios; asserts nothing.
 """
 
@@ -185,12 +189,81 @@ def bench_size(base, n, queries, flash_max, brute_sample):
     return row
 
 
+WRITE_SCRIPT = """
+import sys
+import numpy as np
+from fentid.reference_library import create, edit
+d = np.load(sys.argv[2])
+create(sys.argv[1], name="bench_search generated library")
+with edit(sys.argv[1], curator="bench_search") as w:
+    w.add_entries("ei", d["mz"], d["intensity"], d["offsets"],
+                  {"source": "generated from SWGDRUG39.msp"})
+"""
+
+SEARCH_SCRIPT = """
+import json, statistics, sys, time
+t0 = time.perf_counter()
+import numpy as np
+from fentid.identify import Component, LibrarySearcher
+from fentid.spectra.model import PeakList
+q = np.load(sys.argv[2])
+comps = [Component(name=str(k), peaks=PeakList(q["mz"][q["offsets"][k]:q["offsets"][k + 1]],
+                                                q["intensity"][q["offsets"][k]:q["offsets"][k + 1]]))
+         for k in range(q["offsets"].size - 1)]
+with LibrarySearcher(sys.argv[1]) as searcher:
+    t1 = time.perf_counter()
+    searcher.search(comps[0], top=10)  # loads the stored index
+    t2 = time.perf_counter()
+    times = []
+    for comp in comps:
+        t = time.perf_counter()
+        searcher.search(comp, top=10)
+        times.append(time.perf_counter() - t)
+print(json.dumps({"open_s": t1 - t0, "first_s": t2 - t1, "median_s": statistics.median(times)}))
+"""
+
+
+def bench_real_path(base, n, queries, workdir):
+    """Per-query time of fentid's own path: Library file on disk -> LibrarySearcher.
+
+    The same library as the in-memory row (same seed) is written with the library
+    writer in a child process, then searched in a fresh process (what ``fentid
+    identify`` does: open, load the stored index on first use, search).
+    """
+    import json
+    import subprocess
+
+    workdir = Path(workdir)
+    mz, it, off = make_library(base, n, seed=n)
+    np.savez(workdir / "lib.npz", mz=mz, intensity=it, offsets=off)
+    del mz, it, off
+    qmz = np.concatenate([q.position for q in queries])
+    qit = np.concatenate([q.intensity for q in queries])
+    qoff = np.concatenate(([0], np.cumsum([q.position.size for q in queries])))
+    np.savez(workdir / "queries.npz", mz=qmz, intensity=qit, offsets=qoff)
+    lib = workdir / "bench.fentid"
+    t0 = time.perf_counter()
+    subprocess.run([sys.executable, "-c", WRITE_SCRIPT, str(lib), str(workdir / "lib.npz")],
+                   check=True)
+    write_s = time.perf_counter() - t0
+    (workdir / "lib.npz").unlink()
+    out = subprocess.run([sys.executable, "-c", SEARCH_SCRIPT, str(lib),
+                          str(workdir / "queries.npz")], check=True, capture_output=True,
+                         text=True).stdout
+    row = json.loads(out.strip().splitlines()[-1])
+    row.update(n=n, write_s=write_s, file_mb=lib.stat().st_size / 2**20)
+    return row
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", type=int, nargs="+", default=[10_000, 100_000, 1_000_000])
     parser.add_argument("--queries", type=int, default=20)
     parser.add_argument("--flash-max", type=int, default=100_000)
     parser.add_argument("--brute-sample", type=int, default=2_000)
+    parser.add_argument("--real-path", type=int, default=None, metavar="N",
+                        help="library size for the on-disk LibrarySearcher row "
+                             "(default: the largest --sizes; 0: skip)")
     args = parser.parse_args(argv)
     base = load_swgdrug()
     queries = make_queries(base, args.queries, seed=12345)
@@ -214,6 +287,18 @@ def main(argv=None):
               f"| {r['identity_ms']:.2f} | {r['evaluated_frac']:.3f} | {brute} "
               f"| {r['brute_ms'] / r['identity_ms']:.0f}x | {r['entropy_ms']:.2f} "
               f"| {flash[0]} | {flash[1]} | {flash[2]} | {flash[3]} | {r['entropy_view_s']:.1f} |")
+    real_n = max(args.sizes) if args.real_path is None else args.real_path
+    if real_n > 0:
+        import tempfile
+
+        gc.collect()
+        with tempfile.TemporaryDirectory(prefix="bench_search_") as tmp:
+            real = bench_real_path(base, real_n, queries, tmp)
+        print(f"\nfentid's real path at {real_n:,} entries (library file "
+              f"{real['file_mb']:.0f} MiB written in {real['write_s']:.0f} s; fresh process: "
+              f"Library open {real['open_s']:.2f} s incl. imports, first search incl. index "
+              f"load {real['first_s']:.2f} s): LibrarySearcher.search identity top-10 median "
+              f"{real['median_s'] * 1e3:.1f} ms per query")
 
 
 if __name__ == "__main__":

@@ -212,6 +212,7 @@ class LibrarySearcher:
         self._index: dict = {}
         self._entries: dict = {}
         self._nmr: dict = {}
+        self._retired: dict = {}
 
     def close(self) -> None:
         self.library.close()
@@ -250,7 +251,9 @@ class LibrarySearcher:
         if technique not in self._index:
             self._index[technique] = self.library.search_index(technique)
         entries = self.entries(technique)
-        retired = sum(e["retired"] for e in entries)
+        if technique not in self._retired:  # a Python pass over every entry: once
+            self._retired[technique] = sum(e["retired"] for e in entries)
+        retired = self._retired[technique]
         precursor = component.peaks.metadata.get("precursor_mz")
         filtered = technique == "msms" and precursor is not None
         want = top + retired + (PRECURSOR_CANDIDATES if filtered else 0)

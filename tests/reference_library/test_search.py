@@ -266,3 +266,75 @@ def test_maxscore_bound_is_a_true_upper_bound(seed, heavy):
     assert np.all(exact[cand] <= bound)
     outside = np.setdiff1d(np.arange(seg.n), cand)
     assert np.all(exact[outside] <= np.trunc(1000 * (1 + u_s / u0) / 2 - 0.5 + 1e-6))
+
+
+def test_entropy_pair_gain_is_at_most_twice_the_geometric_mean():
+    """The lemma behind the entropy pruning: g(x, y) = (x+y)*H2(x/(x+y)) <= 2*sqrt(x*y),
+    checked in float32 (as the view computes g) over intensities 1e-7..1."""
+    v = np.geomspace(1e-7, 1.0, 300).astype(np.float32)
+    x, y = np.meshgrid(v, v)
+    xy = x + y
+    gain = xy * np.log2(xy) - x * np.log2(x) - y * np.log2(y)
+    assert np.all(gain <= 2 * np.sqrt(x.astype(float) * y) + 1e-6)
+    assert gain.max() > 0.99  # x = y = 0.5 -> 1: the bound is tight there
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_entropy_bounds_are_true_upper_bounds(seed):
+    from fentid.reference_library import search_mz
+
+    seg, _, _ = _segment_and_query(seed)
+    spectra = swgdrug_spectra()
+    rng = np.random.default_rng(seed)
+    _, m, i = spectra[rng.integers(len(spectra))]
+    q = perturbed(m, i, rng, drop=0.4, noise=0.3)
+    seg.entropy_scores(q, 0.02, -1.0, True, 0.01)  # builds the view
+    view = seg._cache[("entropy", 0.02, -1.0, True, 0.01)]
+    mq, iq = sm.clean_for_entropy(q.position, q.intensity, tolerance_da=0.02)
+    x = sm.entropy_weight(iq).astype(np.float32)
+    lo = np.searchsorted(view["sorted_mz"], (mq - 0.02).astype(np.float32), side="left")
+    hi = np.searchsorted(view["sorted_mz"], (mq + 0.02).astype(np.float32), side="right")
+    peaks = np.flatnonzero(hi > lo)
+    _, reached, bound, unreached, light = search_mz.entropy_bounds(seg.n, view, x, lo, hi,
+                                                                   peaks)
+    cand, exact = seg.entropy_scores(q, 0.02, -1.0, True, 0.01)  # every matched entry
+    score = np.zeros(seg.n)
+    score[cand] = exact
+    assert np.all(score[reached] <= bound)
+    outside = np.setdiff1d(np.arange(seg.n), reached)
+    assert np.all(score[outside] <= unreached)
+    assert light.size > 0 and unreached < 1  # light peaks exist: the bound is informative
+
+
+def test_entropy_pruned_search_matches_brute_force(monkeypatch):
+    """The pruned path (normally only for big libraries) forced on: same top lists."""
+    from fentid.reference_library import search_mz
+
+    monkeypatch.setattr(search_mz, "PRUNE_MIN_PAIRS", 0)
+    used = []
+    real = search_mz._entropy_pruned
+
+    def spy(*args):
+        out = real(*args)
+        used.append(out is not None)
+        return out
+
+    monkeypatch.setattr(search_mz, "_entropy_pruned", spy)
+    spectra = swgdrug_spectra()
+    names = [n for n, _, _ in spectra]
+    rng = np.random.default_rng(23)
+    library = []
+    for name in ("Fentanyl", "meta-Fluorofentanyl", "3-Methylfentanyl", "Heroin"):
+        _, m, i = spectra[names.index(name)]
+        library += [(c.position, c.intensity)
+                    for c in (perturbed(m, i, rng, drop=0.4, noise=0.3) for _ in range(40))]
+    mz, it, off = flat(library)
+    index = SearchIndex.build(mz, it, off)
+    for name in ("Fentanyl", "Heroin"):
+        _, m, i = spectra[names.index(name)]
+        query = perturbed(m, i, rng, drop=0.4, noise=0.3)
+        for top in (1, 10, 45):
+            fast = index.search(query, "entropy", top=top)
+            slow = brute_force_search(query, mz, it, off, "entropy", top=top)
+            assert_same_hits(fast, slow, "entropy")
+    assert any(used)

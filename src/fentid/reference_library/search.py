@@ -24,7 +24,15 @@ How it stays fast and exact
   has at most one partner per entry, so a scatter-add of the per-pair terms is
   the exact score.  The entropy view of the library is cleaned like
   ``ms_entropy`` does, once per tolerance, and cached.  Cosine with closer
-  peaks falls back to exact pair scoring of the touched candidates.
+  peaks falls back to exact pair scoring of the touched candidates.  Entropy
+  top-N searches that would touch millions of library peaks are pruned
+  exactly: the heaviest query peaks are scored for every entry, and since a
+  pair gains at most ``2*sqrt(x*y)``, the light peaks (30 % of the query's
+  intensity) can add at most ``sqrt(X_L*(1 - Y_H))``; their windows are then
+  scanned only for the entries whose bound reaches the N-th best partial score
+  (:func:`~fentid.reference_library.search_mz.entropy_bounds`).
+* Postings are read as contiguous slices per query mass (no index arrays or
+  gathers), which is what the full scatter costs per posting.
 * Ranking: score descending, then entry index ascending; only scores > 0 are
   hits.  :func:`brute_force_search` scores every entry with the pair functions
   and ranks the same way; the tests compare the two.
@@ -175,8 +183,8 @@ class _Segment(NistSearchMixin):
     def cosine_scores(self, query, a_pow, b_pow, tol_da, tol_ppm, matching):
         return search_mz.cosine_scores(self, query, a_pow, b_pow, tol_da, tol_ppm, matching)
 
-    def entropy_scores(self, query, tol_da, tol_ppm, weighted, noise):
-        return search_mz.entropy_scores(self, query, tol_da, tol_ppm, weighted, noise)
+    def entropy_scores(self, query, tol_da, tol_ppm, weighted, noise, top=None):
+        return search_mz.entropy_scores(self, query, tol_da, tol_ppm, weighted, noise, top)
 
 
 def _query_params(algorithm: str, params: dict) -> dict:
@@ -367,7 +375,7 @@ class SearchIndex:
                                                p["tolerance_ppm"], p["matching"])
             else:
                 idx, score = seg.entropy_scores(query, p["tolerance_da"], p["tolerance_ppm"],
-                                                p["weighted"], p["noise_threshold"])
+                                                p["weighted"], p["noise_threshold"], top)
             idx, score = _rank(idx, score, top)
             all_idx.append(idx + start)
             all_score.append(score)

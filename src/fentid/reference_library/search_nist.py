@@ -36,6 +36,12 @@ def _norm_from_cuts(ent, mass, counts, n) -> np.ndarray:
     return np.ascontiguousarray(np.cumsum(cells[:, ::-1], axis=1)[:, ::-1].T)
 
 
+def _slices(arr, starts, ends) -> np.ndarray:
+    """``arr[s:e]`` for many (s, e), concatenated (copies of contiguous runs)."""
+    parts = [arr[s:e] for s, e in zip(starts.tolist(), ends.tolist()) if e > s]
+    return np.concatenate(parts) if parts else np.zeros(0, arr.dtype)
+
+
 def _gather(offsets, entries):
     """Flat positions of the peaks of ``entries`` and their new offsets."""
     starts, ends = offsets[entries], offsets[entries + 1]
@@ -133,10 +139,12 @@ class NistSearchMixin:
         m = m[m < post_off.size - 1]
         c = qc[peaks][qm[peaks] < post_off.size - 1]
         starts, ends = post_off[m], post_off[m + 1]
-        flat = _ranges(starts, ends)
-        coef = np.repeat(m * np.sqrt(c.astype(np.float64)), ends - starts)
-        return np.bincount(a["posting_entry"][flat], weights=coef * a["posting_sqrt"][flat],
-                           minlength=self.n)
+        coef = m * np.sqrt(c.astype(np.float64))
+        sq = a["posting_sqrt"]
+        prods = [coef[i] * sq[s:e] for i, (s, e) in enumerate(zip(starts.tolist(),
+                                                                    ends.tolist())) if e > s]
+        return np.bincount(_slices(a["posting_entry"], starts, ends),
+                           weights=np.concatenate(prods) if prods else None, minlength=self.n)
 
     def _identity_maxscore(self, qm, qc, top):
         """Identity MF top list touching only the postings of the heaviest query peaks.
@@ -244,12 +252,16 @@ class NistSearchMixin:
         m_in, c_in = qm[inside], qc[inside]
         starts = post_off[m_in]
         ends = np.where(c_in > 1, post_off[m_in + 1], starts + head[m_in])
-        flat = _ranges(starts, ends)
-        ent = a["posting_entry"][flat]
+        # contiguous slices per query mass, concatenated: no index arrays, no gathers
+        ent = _slices(a["posting_entry"], starts, ends)
         w_q = m_in.astype(np.float64) if mass_weighted else np.ones(m_in.size)
         lengths = ends - starts
-        coef = np.repeat(w_q * np.sqrt(c_in), lengths)
-        dot = np.bincount(ent, weights=coef * a["posting_sqrt"][flat], minlength=self.n)
+        coef = w_q * np.sqrt(c_in)
+        sq = a["posting_sqrt"]
+        prods = [coef[i] * sq[s:e] for i, (s, e) in enumerate(zip(starts.tolist(),
+                                                                    ends.tolist())) if e > s]
+        dot = np.bincount(ent, weights=np.concatenate(prods) if prods else None,
+                          minlength=self.n)
         n1 = np.bincount(ent, minlength=self.n).astype(np.float64)
         # library norm: all its peaks > 1 at or above the unknown's lowest mass ...
         qmin = int(qm[0])
@@ -269,9 +281,10 @@ class NistSearchMixin:
                                   weights=lm * a["posting_count"][lf], minlength=self.n)
         # ... plus its count-1 peaks matched by an unknown peak > 1
         big = c_in > 1
-        tf = _ranges(post_off[m_in[big]] + head[m_in[big]], post_off[m_in[big] + 1])
-        tw = np.repeat(w_q[big], post_off[m_in[big] + 1] - post_off[m_in[big]] - head[m_in[big]])
-        norm_l += np.bincount(a["posting_entry"][tf], weights=tw, minlength=self.n)
+        t_start, t_end = post_off[m_in[big]] + head[m_in[big]], post_off[m_in[big] + 1]
+        tw = np.repeat(w_q[big], t_end - t_start)
+        norm_l += np.bincount(_slices(a["posting_entry"], t_start, t_end), weights=tw,
+                              minlength=self.n)
         if mode["reverse"]:
             norm_u = np.bincount(ent, weights=np.repeat(w_q * c_in, lengths), minlength=self.n)
         else:
@@ -279,8 +292,7 @@ class NistSearchMixin:
             norm_u = np.full(self.n, float(np.sum((w_all * qc)[qc > 1])))
             one = ~big
             if np.any(one):
-                of = _ranges(starts[one], ends[one])
-                norm_u += np.bincount(a["posting_entry"][of],
+                norm_u += np.bincount(_slices(a["posting_entry"], starts[one], ends[one]),
                                       weights=np.repeat(w_q[one], lengths[one]), minlength=self.n)
         cand = np.flatnonzero(n1 > 0)
         return cand, dot[cand], n1[cand], norm_u[cand], norm_l[cand]
