@@ -224,9 +224,21 @@ class LibrarySearcher:
         self.close()
 
     def entries(self, technique: str) -> list[dict]:
+        """Every entry of a technique as a dict (one per entry: for small tables only)."""
         if technique not in self._entries:
             self._entries[technique] = self.library.entries(technique)
         return self._entries[technique]
+
+    def columns(self, technique: str) -> dict:
+        """The technique's entry table as numpy columns (no Python object per entry)."""
+        return self.library.entry_columns(technique)
+
+    def live_compound_rows(self, technique: str):
+        """Compound rows with at least one entry of ``technique`` that is not retired."""
+        import numpy as np
+
+        cols = self.columns(technique)
+        return np.unique(cols["compound"][cols["retired"] == 0])
 
     def has(self, technique: str) -> bool:
         return technique in self.library.techniques()
@@ -250,9 +262,9 @@ class LibrarySearcher:
         algorithm = algorithm or DEFAULT_ALGORITHM.get(technique, "identity")
         if technique not in self._index:
             self._index[technique] = self.library.search_index(technique)
-        entries = self.entries(technique)
-        if technique not in self._retired:  # a Python pass over every entry: once
-            self._retired[technique] = sum(e["retired"] for e in entries)
+        cols = self.columns(technique)
+        if technique not in self._retired:
+            self._retired[technique] = int(cols["retired"].sum())
         retired = self._retired[technique]
         precursor = component.peaks.metadata.get("precursor_mz")
         filtered = technique == "msms" and precursor is not None
@@ -260,11 +272,12 @@ class LibrarySearcher:
         raw = self._index[technique].search(component.peaks, algorithm=algorithm, top=want)
         hits = []
         for h in raw:
-            entry = entries[h.entry_index]
-            if entry["retired"]:
+            row = h.entry_index
+            if cols["retired"][row]:
                 continue
-            if filtered and not _same_precursor(precursor, entry.get("precursor_mz")):
+            if filtered and not _same_precursor(precursor, float(cols["precursor_mz"][row])):
                 continue
+            entry = self.library.entry_at(technique, row)  # dicts for hits only
             hits.append(self._hit_row(entry, h.score, h.mf, h.rmf, len(hits) + 1))
             if len(hits) == top:
                 break
@@ -420,17 +433,16 @@ def _knowledge(searcher: LibrarySearcher, technique: str):
             groups.setdefault(comp["isomer_group"], set()).add(comp["name"])
     covered = set()
     if searcher.has(technique):
-        for e in searcher.entries(technique):
-            if not e["retired"]:
-                covered.add(e["compound"].lower())
+        covered = {searcher.library.compound_row(r)["name"].lower()
+                   for r in searcher.live_compound_rows(technique)}
     return Knowledge(groups=groups, in_library=covered)
 
 
 def _library_summary(searcher: LibrarySearcher) -> str:
     parts = []
     for tech in searcher.library.techniques():
-        live = [e for e in searcher.entries(tech) if not e["retired"]]
-        parts.append(f"{len(live)} {tech} spectra of {len({e['compound'] for e in live})} "
+        n_live = int((searcher.columns(tech)["retired"] == 0).sum())
+        parts.append(f"{n_live} {tech} spectra of {searcher.live_compound_rows(tech).size} "
                      "compounds")
     return f"library {os.path.basename(searcher.path)}: " + ", ".join(parts)
 

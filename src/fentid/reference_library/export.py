@@ -32,7 +32,7 @@ def _entries(lib: Library, techniques) -> list[tuple[dict, np.ndarray, np.ndarra
         pos, inten, offsets = lib.peaks(tech)
         cols = lib.entry_columns(tech)
         for row in np.flatnonzero(cols["retired"] == 0):
-            rec = lib._entry_dict(tech, int(row))
+            rec = lib.entry_at(tech, int(row))
             lo, hi = offsets[row], offsets[row + 1]
             out.append((rec, pos[lo:hi], inten[lo:hi]))
     return out

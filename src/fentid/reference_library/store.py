@@ -283,10 +283,11 @@ class Library:
             for row in range(cols["entry_id"].size):
                 if not include_retired and cols["retired"][row]:
                     continue
-                out.append(self._entry_dict(tech, row))
+                out.append(self.entry_at(tech, row))
         return out
 
-    def _entry_dict(self, technique: str, row: int) -> dict:
+    def entry_at(self, technique: str, row: int) -> dict:
+        """Entry ``row`` of ``technique`` as a dict (as :meth:`entries` lists them)."""
         cols = self.entry_columns(technique)
         rec = _decode_row(self.strings, cols, row, S.ENTRY_COLUMNS)
         comp = self.compound_row(rec["compound"])
@@ -307,7 +308,7 @@ class Library:
         raise LibraryError(f"no entry {entry_id} in the library", self.path)
 
     def entry(self, entry_id: int) -> dict:
-        return self._entry_dict(*self.locate(entry_id))
+        return self.entry_at(*self.locate(entry_id))
 
     def entry_peaks(self, technique: str, row: int) -> tuple[np.ndarray, np.ndarray]:
         grp = self._tech(technique)[S.GROUP_PEAKS]
@@ -319,7 +320,7 @@ class Library:
         from fentid.spectra.model import PeakList, Provenance
 
         tech, row = self.locate(entry_id)
-        rec = self._entry_dict(tech, row)
+        rec = self.entry_at(tech, row)
         pos, inten = self.entry_peaks(tech, row)
         meta = {"name": rec["record_name"] or rec["compound"], "entry_id": rec["entry_id"],
                 "inchikey": rec["inchikey"], "licence": rec["licence"]}
