@@ -147,6 +147,15 @@ def msms_by_lab(tmp: Path, policy, groups) -> Counter:
     return total
 
 
+def _summary(label: str, t: Counter) -> str:
+    n = max(t["in_library"], 1)
+    return (f"{label}: {t['queries']} queries ({t['in_library']} with their compound in the "
+            f"library): top-1 {t['top1'] / n:.0%}, top-5 {t['top5'] / n:.0%}, top-1 isomer group "
+            f"{t['top1_group'] / n:.0%}, top-5 isomer group {t['top5_group'] / n:.0%}; "
+            f"identified {t['identified']} (wrong {t['identified_wrong']}), isomer_group "
+            f"{t['isomer_group']}, tentative {t['tentative']}, no_match {t['no_match']}")
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--spread", type=float, default=None,
@@ -183,11 +192,13 @@ def main(argv=None) -> int:
                           "SWGDRUG39", lib, sm_queries, policy, groups)
         total += evaluate("EI: MassBank EI records vs SWGDRUG39", lib,
                           queries_from(massbank_ei), policy, groups)
-        if not args.skip_msms:
-            total += msms_by_lab(tmp, policy, groups)
-    print(f"\nALL: {total['queries']} queries; identified {total['identified']} "
-          f"(wrong {total['identified_wrong']}); top-1 {total['top1']}/{total['in_library']}; "
-          f"total time {time.perf_counter() - t0:.1f} s")
+        ei_total = Counter(total)
+        msms_total = msms_by_lab(tmp, policy, groups) if not args.skip_msms else Counter()
+    for label, t in (("EI", ei_total), ("MS/MS", msms_total)):
+        if t["queries"]:
+            print(_summary(label, t))
+    print(_summary("ALL", ei_total + msms_total)
+          + f"; total time {time.perf_counter() - t0:.1f} s")
     return 0
 
 
