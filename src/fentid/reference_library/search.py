@@ -15,9 +15,14 @@ How it stays fast and exact
   cosine ``term1`` for every candidate.  Because ``term2 <= 1`` and
   ``n2 <= n1 - 1``, ``MF <= 1000*(n1*term1 + n1 - 1)/(2*n1 - 1) - 0.5`` (a true
   upper bound, widened by 1e-6 relative for float round-off).  Candidates are
-  then evaluated in full (:func:`~fentid.spectra.scores_ms.nist_factors_many`)
-  in decreasing bound order, only while a bound can still beat the current N-th
-  best.  Entries sharing no contributing peak score 0 and are never hits.
+  then evaluated in full (the compiled walk
+  :func:`~fentid.spectra.nist_kernels.score_rows`, which
+  :func:`~fentid.spectra.scores_ms.nist_factors_many` also uses) in decreasing
+  bound order, only while a bound can still beat the current N-th best.
+  Identity searches first try to touch only the postings of the heaviest query
+  peaks (max-score pruning with a Cauchy-Schwarz bound that also uses the
+  library weight on those peaks, :func:`~fentid.spectra.nist_kernels.maxscore_bounds`).
+  Entries sharing no contributing peak score 0 and are never hits.
 * ``cosine`` and ``entropy`` (accurate mass): peaks sorted by m/z, one
   tolerance window per query peak (ms_entropy's Flash idea).  When the peaks
   of every spectrum are more than twice the tolerance apart each query peak

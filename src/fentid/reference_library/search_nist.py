@@ -9,8 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from fentid.reference_library.search_mz import ranges as _ranges
-from fentid.spectra import scores_ms as sm
+from fentid.spectra import nist_kernels as nk
 
 _NIST_MODES = {
     "identity": {"reverse": False, "mass_weighted": True, "ratio": True},
@@ -18,6 +17,7 @@ _NIST_MODES = {
     "similarity": {"reverse": False, "mass_weighted": False, "ratio": False},
 }
 _BOUND_SLACK = 1e-6  # relative widening of term1 (float32 postings) so the bound stays a bound
+_ROW_COST = 2.0
 
 
 #: Masses at which the per-entry library norm sum(m*I, I > 1, m >= cut) is stored
@@ -34,22 +34,6 @@ def _norm_from_cuts(ent, mass, counts, n) -> np.ndarray:
                         minlength=n * NORM_CUTS.size).reshape(n, NORM_CUTS.size)
     # cut-major, so the column a query needs is contiguous
     return np.ascontiguousarray(np.cumsum(cells[:, ::-1], axis=1)[:, ::-1].T)
-
-
-def _slices(arr, starts, ends) -> np.ndarray:
-    """``arr[s:e]`` for many (s, e), concatenated (copies of contiguous runs)."""
-    parts = [arr[s:e] for s, e in zip(starts.tolist(), ends.tolist()) if e > s]
-    return np.concatenate(parts) if parts else np.zeros(0, arr.dtype)
-
-
-def _gather(offsets, entries):
-    """Flat positions of the peaks of ``entries`` and their new offsets."""
-    starts, ends = offsets[entries], offsets[entries + 1]
-    lengths = ends - starts
-    new_off = np.concatenate(([0], np.cumsum(lengths)))
-    flat = np.arange(new_off[-1]) + np.repeat(starts - new_off[:-1], lengths)
-    return flat, new_off
-
 
 
 class NistSearchMixin:
@@ -131,20 +115,30 @@ class NistSearchMixin:
             batch *= 2
         return list(zip(best_idx.tolist(), best_score.tolist()))
 
-    def _scatter_dot(self, qm, qc, peaks) -> np.ndarray:
-        """sum(m*sqrt(Iu*Il)) per entry over all postings of the chosen query peaks."""
+    def _scatter_dot(self, qm, qc, peaks, with_lib=False):
+        """sum(m*sqrt(Iu*Il)) per entry over the contributing postings of some query peaks.
+
+        With ``with_lib``, also ``sum(m*Il)`` over the same postings (see
+        :func:`fentid.spectra.nist_kernels.scatter_dot`).
+        """
         a = self.a
-        post_off = a["posting_offsets"]
-        m = qm[peaks]
-        m = m[m < post_off.size - 1]
-        c = qc[peaks][qm[peaks] < post_off.size - 1]
-        starts, ends = post_off[m], post_off[m + 1]
-        coef = m * np.sqrt(c.astype(np.float64))
-        sq = a["posting_sqrt"]
-        prods = [coef[i] * sq[s:e] for i, (s, e) in enumerate(zip(starts.tolist(),
-                                                                    ends.tolist())) if e > s]
-        return np.bincount(_slices(a["posting_entry"], starts, ends),
-                           weights=np.concatenate(prods) if prods else None, minlength=self.n)
+        m = np.asarray(qm[peaks], np.int64)
+        c = np.asarray(qc[peaks], np.int64)
+        inside = m < a["posting_offsets"].size - 1
+        dot, lib = nk.scatter_dot(a["posting_offsets"], a["posting_head"], a["posting_entry"],
+                                  a["posting_sqrt"], a["posting_count"], m[inside], c[inside],
+                                  self.n)
+        return (dot, lib) if with_lib else dot
+
+    def _scatter_into(self, qm, qc, peaks, dot, lib) -> np.ndarray:
+        """Add the postings of some query peaks into ``dot``/``lib``; newly touched entries."""
+        a = self.a
+        m = np.asarray(qm[peaks], np.int64)
+        c = np.asarray(qc[peaks], np.int64)
+        inside = m < a["posting_offsets"].size - 1
+        return nk.scatter_more(a["posting_offsets"], a["posting_head"], a["posting_entry"],
+                               a["posting_sqrt"], a["posting_count"], m[inside], c[inside],
+                               dot, lib)
 
     def _identity_maxscore(self, qm, qc, top):
         """Identity MF top list touching only the postings of the heaviest query peaks.
@@ -152,12 +146,16 @@ class NistSearchMixin:
         With ``U0 = sum(m*Iu, Iu > 1) <= sum(w1u^2)`` and ``S`` the lighter query
         peaks, Cauchy-Schwarz gives ``cos <= dot_E / sqrt(U0 * Nl) + sqrt(U_S / U0)``
         (``dot_E`` over the heavier peaks ``E``, ``Nl`` the library norm, bounded
-        below per entry by a stored table), and ``MF <= 1000*(1 + cos^2)/2 - 0.5``.
+        below per entry by a stored table), and ``MF <= 1000*(1 + cos^2)/2 - 0.5``;
+        entries inside the postings of ``E`` get the tighter bound that also uses
+        their library weight on ``E`` (:func:`fentid.spectra.nist_kernels.maxscore_bounds`).
         A first pass over the heaviest peaks scores a few promising entries to get
         the N-th best factor ``tau``; then ``E`` is grown until entries outside its
-        postings cannot reach ``tau``.  Returns None when no pruning is possible.
+        postings cannot reach ``tau``, the best bounds are scored to raise ``tau``,
+        and the rest are scored in bound order while they can still enter the top.
+        Returns None when no pruning is possible (or it would cost more than the
+        exact-term1 scatter).
         """
-        a = self.a
         weight = qm.astype(np.float64) * qc
         u0 = float(weight[qc > 1].sum())
         if u0 <= 0:
@@ -165,13 +163,54 @@ class NistSearchMixin:
         order = np.argsort(-weight, kind="stable")
         rest = weight.sum() - np.cumsum(weight[order])  # U_S once the first j+1 are in E
         j1 = int(np.searchsorted(-rest, -0.5 * u0, side="left"))  # rest <= U0/2
-        dot = self._scatter_dot(qm, qc, order[:j1 + 1])
-        touched = np.flatnonzero(dot)
+        dot, lib = self._take_scratch()
+        touched_parts: list[np.ndarray] = []
+        try:
+            return self._maxscore_walk(qm, qc, top, u0, order, rest, j1, dot, lib,
+                                       touched_parts)
+        finally:
+            self._give_scratch(dot, lib, touched_parts)
+
+    def _take_scratch(self):
+        """Two zeroed float arrays of n entries, reused between queries (page faults on
+        fresh 8 MB arrays cost about a millisecond at 1M entries)."""
+        pool = self.__dict__.setdefault("_scratch", [])
+        try:
+            return pool.pop()  # atomic: concurrent searches never share a buffer
+        except IndexError:
+            return np.zeros(self.n), np.zeros(self.n)
+
+    def _give_scratch(self, dot, lib, touched_parts):
+        for touched in touched_parts:  # only these entries were written
+            dot[touched] = 0.0
+            lib[touched] = 0.0
+        self.__dict__.setdefault("_scratch", []).append((dot, lib))
+
+    def _refine_tau(self, qm, qc, top, k, cand, bound, picked, picked_score):
+        """Score the ``k`` best bounds not yet scored; the new N-th best and the rest."""
+        fresh = ~np.isin(cand, picked)
+        cand, bound = cand[fresh], bound[fresh]
+        if cand.size > k:
+            best = np.argpartition(-bound, k - 1)[:k]
+            picked = np.concatenate((picked, cand[best]))
+            picked_score = np.concatenate((picked_score, self.nist_many(
+                qm, qc, cand[best], _NIST_MODES["identity"])))
+            self.stats["evaluated"] += k
+            rest_mask = np.ones(cand.size, bool)
+            rest_mask[best] = False
+            cand, bound = cand[rest_mask], bound[rest_mask]
+        tau = float(np.sort(picked_score)[::-1][top - 1])
+        keep = bound >= tau
+        return cand[keep], bound[keep], picked, picked_score, tau
+
+    def _maxscore_walk(self, qm, qc, top, u0, order, rest, j1, dot, lib, touched_parts):
+        a = self.a
+        touched = self._scatter_into(qm, qc, order[:j1 + 1], dot, lib)
+        touched_parts.append(touched)
         if touched.size == 0:
             return None
-        proxy = dot[touched] / np.sqrt(np.maximum(a["norm_mass"][touched], 1.0))
         k = min(touched.size, max(64, 4 * top))
-        picked = touched[np.argpartition(-proxy, k - 1)[:k]]
+        picked = nk.top_by_proxy(touched, dot, a["norm_mass"], k)
         picked_score = self.nist_many(qm, qc, picked, _NIST_MODES["identity"])
         self.stats["evaluated"] = int(picked.size)
         if np.count_nonzero(picked_score > 0) < top:
@@ -190,26 +229,25 @@ class NistSearchMixin:
         if lengths[order[:j + 1]].sum() > 0.4 * lengths.sum():
             return None
         if j > j1:
-            dot = dot + self._scatter_dot(qm, qc, order[j1 + 1:j + 1])
+            touched_parts.append(self._scatter_into(qm, qc, order[j1 + 1:j + 1], dot, lib))
+            touched = np.concatenate(touched_parts)
         u_s = max(float(rest[max(j, j1)]), 0.0)
-        found = self.maxscore_bounds(qm, dot, u0, u_s)
+        found = self.maxscore_bounds(qm, dot, u0, u_s, lib=lib, tau=tau, touched=touched)
         if found is None:
             return None
-        cand, bound = found
+        # the proxy's tau is often low: score the best bounds, then count survivors
+        cand, bound, picked, picked_score, tau = self._refine_tau(qm, qc, top, k, *found,
+                                                                  picked, picked_score)
         # a loose bound leaves many rows to score in full; the exact-term1 scatter over
-        # all postings of the query is then cheaper (rows cost ~4x a posting)
-        survivors = int(np.count_nonzero(bound >= tau))
+        # all postings of the query is then cheaper (a row costs ~_ROW_COST postings)
         row_len = a["nominal_mass"].size / max(self.n, 1)
-        if 4 * survivors * row_len > lengths.sum():
+        if _ROW_COST * cand.size * row_len > lengths.sum():
             return None
-        seen = np.zeros(self.n, bool)
-        seen[picked] = True
-        fresh = ~seen[cand]
-        self.stats["candidates"] = int(cand.size)
-        return self._evaluate(qm, qc, _NIST_MODES["identity"], top, cand[fresh], bound[fresh],
+        self.stats["candidates"] = int(touched.size)
+        return self._evaluate(qm, qc, _NIST_MODES["identity"], top, cand, bound,
                               picked.astype(np.int64), picked_score)
 
-    def maxscore_bounds(self, qm, dot, u0, u_s):
+    def maxscore_bounds(self, qm, dot, u0, u_s, lib=None, tau=-1.0, touched=None):
         """Upper bounds of the identity MF from the heavy peaks' partial dot products.
 
         Parameters
@@ -222,84 +260,62 @@ class NistSearchMixin:
             ``sum(m*Iu)`` over query peaks with ``Iu > 1`` (a lower bound of ``sum(w1u^2)``).
         u_s : float
             ``sum(m*Iu)`` over the query peaks outside ``E``.
+        lib : ndarray of float, shape (n_entries,), optional
+            ``sum(m*Il)`` over the same postings; tightens the bound (taken as 0 if omitted).
+        tau : float
+            Only entries whose bound reaches ``tau`` are returned (all by default).
+        touched : ndarray of int, optional
+            Entries with ``dot > 0`` (found from ``dot`` if omitted).
 
         Returns
         -------
         (candidates, bound) or None
-            Entries in the postings of ``E`` and their bounds; every other entry
-            has ``MF <= 1000*(1 + u_s/u0)/2 - 0.5``.  None when the stored norm
-            table cannot bound this query (lowest mass above the last cut).
+            Entries in the postings of ``E`` and their bounds
+            (:func:`fentid.spectra.nist_kernels.maxscore_bounds`); every other
+            entry has ``MF <= 1000*(1 + u_s/u0)/2 - 0.5``.  None when the stored
+            norm table cannot bound this query (lowest mass above the last cut).
         """
-        cand = np.flatnonzero(dot)
         cut = int(np.searchsorted(NORM_CUTS, qm[0], side="left"))
         if cut >= NORM_CUTS.size:
             return None
-        nl_low = self.a["norm_from_cut"][cut][cand]
-        with np.errstate(divide="ignore", invalid="ignore"):
-            cos = np.where(nl_low > 0, dot[cand] * (1 + _BOUND_SLACK)
-                           / np.sqrt(u0 * np.where(nl_low > 0, nl_low, 1)), np.inf)
-        cos += np.sqrt(u_s / u0)
-        t1 = np.minimum(1.0, cos * cos)
-        return cand, np.maximum(0.0, np.trunc(1000.0 * (1 + t1) / 2 - 0.5 + 1e-6))
+        # Nl >= the stored norm above a cut at or above the lowest mass; Nl <= all peaks > 1
+        # plus the count-1 peaks an unknown peak > 1 can lift into the norm
+        a = self.a
+        if lib is None:
+            lib = np.zeros(self.n)
+        if touched is None:
+            touched = np.flatnonzero(dot)
+        return nk.maxscore_bounds(np.asarray(touched, np.int64), dot, lib, a["norm_from_cut"][cut], a["norm_mass"],
+                                  float(np.sum(qm)), float(u0), float(u_s), float(tau),
+                                  _BOUND_SLACK)
 
     def _nist_sums(self, qm, qc, mode):
         """Scatter-add over the postings of the query masses: exact term1 inputs."""
         a = self.a
-        post_off, head = a["posting_offsets"], a["posting_head"]
-        size = post_off.size - 1
+        qm, qc = np.asarray(qm, np.int64), np.asarray(qc, np.int64)
         mass_weighted = mode["mass_weighted"]
-        inside = qm < size
-        m_in, c_in = qm[inside], qc[inside]
-        starts = post_off[m_in]
-        ends = np.where(c_in > 1, post_off[m_in + 1], starts + head[m_in])
-        # contiguous slices per query mass, concatenated: no index arrays, no gathers
-        ent = _slices(a["posting_entry"], starts, ends)
-        w_q = m_in.astype(np.float64) if mass_weighted else np.ones(m_in.size)
-        lengths = ends - starts
-        coef = w_q * np.sqrt(c_in)
-        sq = a["posting_sqrt"]
-        prods = [coef[i] * sq[s:e] for i, (s, e) in enumerate(zip(starts.tolist(),
-                                                                    ends.tolist())) if e > s]
-        dot = np.bincount(ent, weights=np.concatenate(prods) if prods else None,
-                          minlength=self.n)
-        n1 = np.bincount(ent, minlength=self.n).astype(np.float64)
-        # library norm: all its peaks > 1 at or above the unknown's lowest mass ...
-        qmin = int(qm[0])
         if mass_weighted:
             # start from the stored norm above the nearest cut below qmin, subtract the rest
-            k = int(np.searchsorted(NORM_CUTS, qmin, side="right")) - 1
-            norm_l = a["norm_from_cut"][k].copy()
-            low = np.arange(min(int(NORM_CUTS[k]), size), min(qmin, size))
+            k = int(np.searchsorted(NORM_CUTS, int(qm[0]), side="right")) - 1
+            norm_l, low_from = a["norm_from_cut"][k].copy(), int(NORM_CUTS[k])
         else:
-            norm_l = a["norm_plain"].copy()
-            low = np.arange(0, min(qmin, size))
-        if low.size:
-            lf = _ranges(post_off[low], post_off[low] + head[low])
-            lm = np.repeat(low.astype(np.float64) if mass_weighted else np.ones(low.size),
-                           head[low])
-            norm_l -= np.bincount(a["posting_entry"][lf],
-                                  weights=lm * a["posting_count"][lf], minlength=self.n)
-        # ... plus its count-1 peaks matched by an unknown peak > 1
-        big = c_in > 1
-        t_start, t_end = post_off[m_in[big]] + head[m_in[big]], post_off[m_in[big] + 1]
-        tw = np.repeat(w_q[big], t_end - t_start)
-        norm_l += np.bincount(_slices(a["posting_entry"], t_start, t_end), weights=tw,
-                              minlength=self.n)
-        if mode["reverse"]:
-            norm_u = np.bincount(ent, weights=np.repeat(w_q * c_in, lengths), minlength=self.n)
-        else:
-            w_all = qm.astype(np.float64) if mass_weighted else np.ones(qm.size)
-            norm_u = np.full(self.n, float(np.sum((w_all * qc)[qc > 1])))
-            one = ~big
-            if np.any(one):
-                norm_u += np.bincount(_slices(a["posting_entry"], starts[one], ends[one]),
-                                      weights=np.repeat(w_q[one], lengths[one]), minlength=self.n)
+            norm_l, low_from = a["norm_plain"].copy(), 0
+        w = qm.astype(np.float64) if mass_weighted else np.ones(qm.size)
+        total_u = float(np.sum((w * qc)[qc > 1]))
+        dot, n1, norm_u, norm_l = nk.term1_sums(
+            a["posting_offsets"], a["posting_head"], a["posting_entry"], a["posting_sqrt"],
+            a["posting_count"], norm_l, qm, qc, low_from, mode["reverse"], mass_weighted,
+            total_u, self.n)
         cand = np.flatnonzero(n1 > 0)
         return cand, dot[cand], n1[cand], norm_u[cand], norm_l[cand]
 
     def nist_many(self, qm, qc, entries, mode, at_least=0.0) -> np.ndarray:
+        """Exact factors of ``entries`` (compiled walk over the flat nominal arrays)."""
         a = self.a
-        flat, off = _gather(a["nominal_offsets"], np.asarray(entries, np.int64))
-        return sm.nist_factors_many(qm, qc, a["nominal_mass"][flat],
-                                    a["nominal_count"][flat].astype(np.int32), off,
-                                    at_least=at_least, **mode)
+        rows = np.ascontiguousarray(entries, dtype=np.int64)
+        if qm.size == 0 or rows.size == 0:
+            return np.zeros(rows.size)
+        tables = nk.query_tables(qm, qc, mode["reverse"], mode["mass_weighted"])
+        return nk.score_entries(tables, a["nominal_mass"], a["nominal_count"],
+                                a["nominal_offsets"], rows, mode["reverse"], mode["mass_weighted"],
+                                mode["ratio"], at_least)

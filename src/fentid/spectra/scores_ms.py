@@ -255,99 +255,30 @@ def nist_factors_many(mu, iu, ml, il, offsets, *, reverse=False, mass_weighted=T
         Identity: (False, True, True); reverse: (True, True, True);
         similarity: (False, False, False).
     at_least : float
-        Search shortcut: entries whose factor provably stays below this
-        (``term2 <= 1``, ``n2 <= n1 - 1``) get 0 without computing the ratio term.
+        Search shortcut: factors below this are reported as 0.
 
     Returns
     -------
     ndarray of float64, shape (n,)
         Integer-valued factors, equal to the pair functions entry by entry
-        (for ``at_least=0``).
+        (for ``at_least=0``): the compiled walk of
+        :func:`fentid.spectra.nist_kernels.score_rows`.
     """
+    # imported here: numba's import (~0.3 s) stays off the path of commands that never score
+    from fentid.spectra import nist_kernels as nk
+
     offsets = np.asarray(offsets, dtype=np.int64)
     n = offsets.size - 1
     if n <= 0:
         return np.zeros(0)
-    if mu.size == 0 or ml.size == 0:
+    mu = np.asarray(mu, dtype=np.int64)
+    iu = np.asarray(iu, dtype=np.int64)
+    if mu.size == 0 or np.asarray(ml).size == 0:
         return np.zeros(n)
-    ent = np.repeat(np.arange(n, dtype=np.int32), np.diff(offsets))
-    ml = np.asarray(ml)
-    il = np.asarray(il)
-    if ml.min() < mu[0]:
-        keep = ml >= mu[0]
-        ent, ml, il = ent[keep], ml[keep], il[keep]
-    size = int(max(mu[-1], ml.max() if ml.size else 0)) + 2
-    qv = np.zeros(size, np.int32)
-    qv[mu] = iu
-    iq = qv[ml]  # query count at each library peak (0: library-only)
-    # library norm: peaks > 1, plus count-1 peaks matched by an unknown peak > 1
-    counted = (il > 1) | (iq > 1)
-    w_all = ml * il.astype(np.float64) if mass_weighted else il.astype(np.float64)
-    norm_l = np.bincount(ent, weights=w_all * counted, minlength=n)
-    # everything else involves only the peaks the two spectra share
-    common = np.flatnonzero(iq)
-    c_ent, c_m, c_il, c_iq = ent[common], ml[common], il[common], iq[common]
-    c_contrib = (c_iq > 1) | (c_il > 1)
-    c_w = c_m.astype(np.float64) if mass_weighted else np.ones(c_m.size)
-    dot = np.bincount(c_ent, weights=c_w * np.sqrt(c_iq * c_il.astype(np.float64)) * c_contrib,
-                      minlength=n)
-    n1 = np.bincount(c_ent, weights=c_contrib.astype(np.float64), minlength=n)
-    if reverse:
-        norm_u = np.bincount(c_ent, weights=c_w * c_iq * c_contrib, minlength=n)
-    else:
-        wq = mu.astype(np.float64) if mass_weighted else np.ones(mu.size)
-        total_u = float(np.sum((wq * iu)[iu > 1]))
-        # every unknown peak with I > 1 counts; one with I == 1 only when it contributes
-        norm_u = total_u + np.bincount(c_ent, weights=c_w * ((c_iq == 1) & c_contrib),
-                                       minlength=n)
-    sum_mr = sum_m = n2 = np.zeros(n)
-    hopeless = np.zeros(n, bool)
-    if ratio and at_least > 0:
-        with np.errstate(divide="ignore", invalid="ignore"):
-            t1 = np.where(n1 > 0, dot * dot / (norm_u * norm_l), 0.0)
-            t1 = np.minimum(1.0, t1 * (1 + 1e-9))
-            best = np.where(n1 > 0, 1000.0 * (n1 * t1 + n1 - 1) / (2 * n1 - 1) - 0.5, -1.0)
-        hopeless = np.trunc(best + 1e-6) < at_least
-    if ratio:
-        contrib = np.zeros(ml.size, bool)
-        contrib[common[c_contrib]] = True
-        if hopeless.any():
-            contrib &= ~hopeless[ent]
-        lib_only = (iq == 0) & (il > 1)
-        sum_mr, sum_m, n2 = _ratio_links(ent, ml, il, iq, contrib, lib_only, mu, iu,
-                                         reverse=reverse, n=n)
-    score = finish_match_factor(dot, norm_u, norm_l, n1, sum_mr, sum_m, n2)
-    score[hopeless] = 0.0
-    return score
-
-
-def _ratio_links(ent, ml, il, iq, contrib, lib_only, mu, iu, *, reverse, n):
-    """Ratio-term sums per entry from consecutive contributing peaks (vectorised)."""
-    pos = np.flatnonzero(contrib)
-    zero = np.zeros(n)
-    if pos.size < 2:
-        return zero, zero.copy(), zero.copy()
-    prev, cur = pos[:-1], pos[1:]
-    linked = ent[prev] == ent[cur]
-    # library-only peaks with I > 1 between the two break the chain
-    breaks = np.cumsum(lib_only, dtype=np.int32)
-    linked &= breaks[cur - 1] - breaks[prev] == 0
-    if not reverse:
-        # an unknown peak (I > 1) strictly between two consecutive contributing peaks
-        # cannot be in the library entry (it would contribute), so it breaks the chain
-        size = int(max(mu[-1], ml.max())) + 2
-        cq = np.zeros(size + 1, np.int64)
-        np.add.at(cq, mu[iu > 1] + 1, 1)
-        cq = np.cumsum(cq)  # cq[m] = unknown peaks (I > 1) with mass < m
-        linked &= cq[ml[cur]] - cq[ml[prev] + 1] == 0
-    prev, cur = prev[linked], cur[linked]
-    ru = np.sqrt(iq[cur]) / np.sqrt(iq[prev])
-    rl = np.sqrt(il[cur]) / np.sqrt(il[prev])
-    r = np.minimum(ru / rl, rl / ru)
-    m = ml[cur].astype(np.float64)
-    e = ent[cur]
-    return (np.bincount(e, weights=m * r, minlength=n), np.bincount(e, weights=m, minlength=n),
-            np.bincount(e, minlength=n).astype(np.float64))
+    tables = nk.query_tables(mu, iu, reverse, mass_weighted)
+    return nk.score_entries(tables, np.asarray(ml, dtype=np.int32), np.asarray(il, dtype=np.int16),
+                            offsets, np.arange(n, dtype=np.int64), reverse, mass_weighted, ratio,
+                            at_least)
 
 
 # ----------------------------------------------------------------------------------
