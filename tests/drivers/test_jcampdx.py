@@ -204,6 +204,36 @@ def test_qmagnetics_fid_facts():
     assert fid.sw_hz == pytest.approx(39999 / 3.9999, rel=1e-9)
 
 
+# Ibuprofen 1H in CDCl3 from the literature (SDBS and nmrshiftdb ibuprofen 1H, CDCl3):
+# isobutyl CH3 0.89 (d, 6H, J 6.6 Hz), CH3 1.50 (d, 3H, J 7.2 Hz), CH 1.84 (m, 1H),
+# CH2 2.44 (d, 2H), CH 3.70 (q, 1H), aromatic AA'BB' 7.10 / 7.20 (4H), COOH ~11-12 (br).
+IBUPROFEN_1H_PPM = {"CH3 (isobutyl)": 0.89, "CH3": 1.50, "CH (isobutyl)": 1.84, "CH2": 2.44,
+                    "CH": 3.70, "ArH 3,5": 7.10, "ArH 2,6": 7.20}
+
+
+def test_qmagnetics_ibuprofen_lands_at_literature_shifts_relative_to_tms():
+    """The header cannot place the axis (see Format notes): shifts from TMS are right."""
+    from fentid.spectra import nmr, peaks
+
+    with pytest.warns(DataQualityWarning, match="no chemical-shift reference"):
+        spec = nmr.process_default(_item(QMAGNETICS))
+    picked = peaks.pick_peaks(spec)
+    strong = picked.intensity >= 0.05 * picked.intensity.max()
+    position, height = picked.position[strong], picked.intensity[strong]
+    tms = position.min()  # $QM_RUN_NOTES: "... w TMS": the lowest-frequency strong line
+    assert abs(tms) > 5  # the .SHIFT REFERENCE axis is far off, hence the warning
+    shift = position - tms
+    for group, ppm in IBUPROFEN_1H_PPM.items():
+        assert np.min(np.abs(shift - ppm)) <= 0.1, group
+    assert np.any((shift > 10.5) & (shift < 12.5)), "COOH"
+    # the 6H isobutyl doublet is the tallest line; its J (6.6 Hz) fixes the Hz scale
+    tallest = shift[np.argmax(height)]
+    assert tallest == pytest.approx(0.89, abs=0.1)
+    pair = np.sort(shift[np.abs(shift - 0.89) < 0.1])
+    assert len(pair) == 2
+    assert (pair[1] - pair[0]) * spec.metadata["obs_mhz"] == pytest.approx(6.6, abs=0.5)
+
+
 def test_bruker_jcamp_fid_facts():
     fid = _item(ASPIRIN_FID)
     assert fid.points == 8192 and fid.nucleus == "1H"

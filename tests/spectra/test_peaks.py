@@ -6,6 +6,7 @@ import re
 
 import numpy as np
 import pytest
+from scipy import signal
 
 from fentid.drivers import read
 from fentid.errors import ProcessingError
@@ -160,3 +161,81 @@ def test_integrate_regions_either_order_and_additive():
     assert parts.sum() == pytest.approx(whole)
     # total Lorentzian area h*w*pi/2 (truncated tails at 0 and 10 ppm cost < 1 %)
     assert whole == pytest.approx(sum(h * w * np.pi / 2 for _, h, w in LINES), rel=0.01)
+
+
+# --- artefact rejection: TopSpin's lists bound what an analyst expects ----------------------
+
+@pytest.fixture(scope="module")
+def gaba():
+    return {nucleus: nmr.process_default(read(BRUKER / f"VZBBI_13R03_GABA/{nucleus}").items[0])
+            for nucleus in ("1H", "13C")}
+
+
+def assert_all_found(picked, listed, tol=0.01):
+    missing = [ppm for ppm in listed if np.min(np.abs(picked.position - ppm)) > tol]
+    assert not missing, missing
+
+
+def test_aspirin_default_list_is_near_topspin_size(aspirin):
+    listed = topspin_peaklist(BRUKER / "aspirin-1h/1")
+    picked = peaks.pick_peaks(aspirin)
+    assert_all_found(picked, listed)
+    # the default keeps baseline bumps and small impurity/13C-satellite lines that
+    # TopSpin's MI cut (no relative height by default); before the ripple and
+    # resolution tests it returned 245 lines (10.7x)
+    assert len(picked) <= 6 * len(listed)
+
+
+def test_aspirin_topspin_sized_list_with_relative_height(aspirin):
+    listed = topspin_peaklist(BRUKER / "aspirin-1h/1")
+    picked = peaks.pick_peaks(aspirin, min_relative_height=1e-3)
+    assert_all_found(picked, listed)
+    assert len(picked) <= 2 * len(listed)
+
+
+def test_gaba_1h_topspin_lines_kept(gaba):
+    # GABA's TopSpin list was picked with MI=0 (proc): it holds 13C satellites at
+    # 0.04-0.1 % of the tallest non-solvent line; 1.9874 ppm is under 10 noise levels
+    listed = topspin_peaklist(BRUKER / "VZBBI_13R03_GABA/1H")
+    assert len(listed) == 50
+    assert_all_found(peaks.pick_peaks(gaba["1H"], snr=8), listed)
+    default = peaks.pick_peaks(gaba["1H"])
+    assert_all_found(default, [ppm for ppm in listed if ppm != 1.9874])
+    assert len(default) <= len(listed) + 5
+
+
+def test_gaba_13c_four_lines_found(gaba):
+    listed = topspin_peaklist(BRUKER / "VZBBI_13R03_GABA/13C")
+    assert len(listed) == 4
+    assert_all_found(peaks.pick_peaks(gaba["13C"]), listed, tol=0.01)
+
+
+def test_ripple_on_a_tall_line_is_not_a_peak():
+    # a Lorentzian whose flank carries a 4 % wiggle (a local maximum every 0.004 ppm,
+    # as truncation ripples do) plus a small real line 200x lower elsewhere
+    x = np.linspace(0.0, 10.0, 32768)
+    tall = 1000.0 / (1 + ((x - 5.0) / 0.005) ** 2)
+    ripple = 0.04 * tall * np.cos(2 * np.pi * (x - 5.0) / 0.004)
+    flank = (np.abs(x - 5.0) > 0.01) & (np.abs(x - 5.0) < 0.2)
+    y = tall + np.where(flank, ripple, 0.0) + 5.0 / (1 + ((x - 2.0) / 0.005) ** 2)
+    bare = signal.find_peaks(y, height=0.1)[0]
+    assert bare.size > 20  # the wiggles are local maxima well above the noise
+    spec = Spectrum(axis=x, intensities=y + 0.002 * np.random.default_rng(3).standard_normal(x.size),
+                    unit="ppm", technique="nmr", nucleus="1H")
+    picked = peaks.pick_peaks(spec)
+    on_flank = (np.abs(picked.position - 5.0) > 0.005) & (np.abs(picked.position - 5.0) < 0.25)
+    assert not on_flank.any(), picked.position[on_flank]
+    for centre in (2.0, 5.0):
+        assert np.min(np.abs(picked.position - centre)) < 0.001
+
+
+def test_resolved_doublet_both_lines_kept():
+    picked = peaks.pick_peaks(lorentzian_spectrum([(3.0, 100.0, 0.004), (3.006, 90.0, 0.004)],
+                                                  noise=0.05))
+    assert len(picked) == 2
+
+
+@pytest.mark.parametrize("bad", [-0.1, 1.0, float("nan")])
+def test_bad_relative_height_is_refused(aspirin, bad):
+    with pytest.raises(ProcessingError, match="min_relative_height"):
+        peaks.pick_peaks(aspirin, min_relative_height=bad)

@@ -58,7 +58,22 @@ Vendor quirks handled
     * Varian GEMINI: ``NPOINTS= 16385.000000000`` (non-integer); line
       abscissae run upwards while DELTAX is negative (only |step| is checked).
     * Q Magnetics: ``##END TUPLES=`` (sic) closes the NTUPLES section; line
-      abscissae are seconds with decimals.
+      abscissae are seconds with decimals.  The header cannot give a correct
+      ppm axis: ``.SHIFT REFERENCE= INTERNAL, ,20000.5 ,0`` only says the
+      centre of the 40000-point spectrum is 0 ppm (no compound named, and the
+      point is the centre whichever way or from which base it is counted;
+      1-based versus 0-based or before/after fftshift moves it by at most one
+      point, 0.002 ppm), and nothing records the transmitter offset
+      (``$QM_TRACK_TX= False``: presumably it does not follow the magnet's
+      drift).  In ibuprofen_j_ave
+      (``$QM_RUN_NOTES= 250 mM in CdCl3 w TMS``, not neat) every line, TMS
+      included, sits 13.38 ppm (1658 Hz) below where that puts it, in the
+      literature order and spacing (so not a sign error: a conjugated FID
+      would mirror the pattern), and TMS lies outside the internal-standard
+      search window of :mod:`fentid.spectra.nmr_reference`.  The carrier is
+      therefore taken from ``.SHIFT REFERENCE`` as written and processing
+      warns that no chemical-shift reference was found; shifts relative to
+      the TMS line are right (tests/drivers/test_jcampdx.py).
     * Nanalysis: CRLF, AFFN integer columns with per-column FACTOR.
     * ISAS test files: every line starts with a blank; the BRUKDIF file is a
       different acquisition from BRUKPAC/SQZ/AFFN (FIRSTY 2254931 vs 2259260)
