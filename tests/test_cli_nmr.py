@@ -138,3 +138,15 @@ def test_bad_input_exit_2_one_line(tmp_path, command, case):
     assert lines[0].startswith("fentid: error: ")
     assert EXPECT[case] in lines[0]
     assert "Traceback" not in proc.stderr and proc.stdout == ""
+
+
+def test_peaks_min_relative_height_option_keeps_topspin_lines():
+    from tests.spectra.test_peaks import topspin_peaklist
+
+    folder = FORMATS / "bruker_topspin" / "aspirin-1h" / "1"
+    topspin = topspin_peaklist(folder)
+    proc = run_cli("peaks", "--json", "--min-relative-height", "0.001", folder)
+    assert proc.returncode == 0, proc.stderr
+    picked = np.array([p["position"] for p in json.loads(proc.stdout)["peaks"]])
+    assert len(picked) <= 2 * len(topspin)
+    assert all(np.min(np.abs(picked - ppm)) < 0.01 for ppm in topspin)

@@ -66,7 +66,8 @@ def cmd_peaks(args) -> int:
     from fentid import identify
 
     for path in args.paths:
-        report = identify.peaks_report(path, snr=args.snr)
+        report = identify.peaks_report(path, snr=args.snr,
+                                       min_relative_height=args.min_relative_height)
         _emit(report, args.json, identify.format_peaks_text)
     return EXIT_OK
 
@@ -196,6 +197,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true")
     p.add_argument("--snr", type=float, default=None,
                    help="minimum signal-to-noise ratio of a peak (default: per technique)")
+    p.add_argument("--min-relative-height", type=float, default=None, metavar="FRACTION",
+                   help="NMR: drop lines below this fraction of the tallest non-solvent line "
+                        "(e.g. 0.001 gives lists about the size of TopSpin's; default off)")
     p.set_defaults(func=cmd_peaks)
 
     p = sub.add_parser("search", help="search spectra from files against a library")

@@ -38,7 +38,8 @@ class Component:
     spectrum: Spectrum | None = None
 
 
-def nmr_components(ds: Dataset, snr: float | None = None) -> list[Component]:
+def nmr_components(ds: Dataset, snr: float | None = None,
+                   min_relative_height: float | None = None) -> list[Component]:
     """Process every 1-D NMR item of ``ds`` and pick its peaks."""
     from fentid.spectra import nmr, peaks
 
@@ -50,7 +51,7 @@ def nmr_components(ds: Dataset, snr: float | None = None) -> list[Component]:
         if has_fid and isinstance(item, Spectrum):
             continue  # the vendor's processed copy of the same FID (nmrML): process the FID
         spectrum = nmr.process_default(item)
-        picked = peaks.pick_peaks(spectrum, snr=snr)
+        picked = peaks.pick_peaks(spectrum, snr=snr, min_relative_height=min_relative_height)
         name = item.metadata.get("name") or os.path.basename(ds.path.rstrip("/"))
         out.append(Component(name=name, peaks=picked, spectrum=spectrum))
     if not out:
@@ -90,8 +91,12 @@ def components_of(ds: Dataset, snr: float | None = None) -> list[Component]:
     return ms_components(ds, snr=snr)
 
 
-def peaks_report(path: str | os.PathLike, snr: float | None = None) -> dict:
+def peaks_report(path: str | os.PathLike, snr: float | None = None,
+                 min_relative_height: float | None = None) -> dict:
     """``fentid peaks``: process and pick one file.
+
+    ``min_relative_height`` (NMR only) drops lines below that fraction of the tallest
+    non-solvent line (see :func:`fentid.spectra.peaks.pick_peaks`).
 
     Returns
     -------
@@ -102,7 +107,10 @@ def peaks_report(path: str | os.PathLike, snr: float | None = None) -> dict:
         "peaks": [{"mz", "intensity"}]}]}``.
     """
     ds = read(path, **_component_read_options(path))
-    comps = components_of(ds, snr=snr)
+    if ds.technique == "nmr":
+        comps = nmr_components(ds, snr=snr, min_relative_height=min_relative_height)
+    else:
+        comps = ms_components(ds, snr=snr)
     if ds.technique == "nmr":
         first = comps[0].peaks
         report = {"path": ds.path, "unit": first.unit, "nucleus": first.nucleus,
