@@ -31,12 +31,18 @@ def test_create_seeds_the_catalog(empty_library):
             assert comp["monoisotopic_mass"] == pytest.approx(float(row["monoisotopic_mass"]))
 
 
-def test_packaged_catalog_is_the_shared_one():
+def test_packaged_catalog_is_derived_from_the_shared_one():
+    """The package ships the catalog's fact columns (not the free-text notes), row for row."""
     from importlib import resources
+
+    from fentid.reference_library.catalog import CSV_COLUMNS
 
     packaged = resources.files("fentid").joinpath("data/catalog.csv").read_text("utf-8")
     shared = (COMPOUNDS / "catalog.csv").read_text("utf-8")
-    assert list(csv.reader(packaged.splitlines())) == list(csv.reader(shared.splitlines()))
+    ours = list(csv.DictReader(packaged.splitlines()))
+    theirs = list(csv.DictReader(shared.splitlines()))
+    assert list(ours[0]) == list(CSV_COLUMNS)
+    assert ours == [{c: row[c] for c in CSV_COLUMNS} for row in theirs]
 
 
 def test_create_refuses_to_overwrite(empty_library):

@@ -1,8 +1,9 @@
 """The compound catalog shipped with fentid and matching records to compounds.
 
-``fentid/data/catalog.csv`` is a copy of ``shared/data/compounds/catalog.csv`` (names,
-structures, classes and positional-isomer groups are facts).  A new library is seeded from it,
-so curators start from known structures.
+``fentid/data/catalog.csv`` is derived from ``shared/data/compounds/catalog.csv``: its fact
+columns (names, synonyms, structures, formula, mass, class, positional-isomer group, legal note,
+sources), row for row, without the free-text notes (a test keeps the two in step).  A new
+library is seeded from it, so curators start from known structures.
 
 Matching order (:class:`CompoundMatcher`): exact InChIKey, then normalised name or synonym.
 A name match is refused when the record carries an InChIKey that disagrees with the named
