@@ -136,6 +136,24 @@ def _load_b64decoder():
 b64decode_strict = _load_b64decoder()
 
 
+def decode_base64(payload: bytes, what: str, path) -> bytes:
+    """Decode a base64 binary array, tolerating whitespace-wrapped lines.
+
+    Raises
+    ------
+    CorruptDataError
+        Naming ``what`` (e.g. ``"spectrum 'scan=1'"``) and ``path`` when it is not base64.
+    """
+    try:
+        try:
+            return b64decode_strict(payload)
+        except binascii.Error:
+            # writers may wrap base64 over lines; strict decoding rejects the whitespace
+            return b64decode_strict(payload.translate(None, b" \t\r\n"))
+    except binascii.Error as exc:
+        raise CorruptDataError(f"{what}: invalid base64: {exc}", path) from exc
+
+
 def _attrs(raw: bytes) -> dict[bytes, bytes]:
     return dict(_ATTR.findall(raw))
 
@@ -218,15 +236,7 @@ def _decode_array(section: bytes, n_default: int, spectrum_id: str, groups: dict
                                path)
     tag = _attrs(params[:params.find(b">")])
     n = int(tag[b"arrayLength"]) if b"arrayLength" in tag else n_default
-    try:
-        try:
-            raw = b64decode_strict(payload)
-        except binascii.Error:
-            # writers may wrap base64 over lines; strict decoding rejects the whitespace
-            raw = b64decode_strict(payload.translate(None, b" \t\r\n"))
-    except binascii.Error as exc:
-        raise CorruptDataError(
-            f"spectrum {spectrum_id!r}: invalid base64 in binary array: {exc}", path) from exc
+    raw = decode_base64(payload, f"spectrum {spectrum_id!r}: binary array", path)
     if compression == _ZLIB and raw:
         try:
             raw = zlib.decompress(raw)

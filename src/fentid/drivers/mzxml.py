@@ -28,7 +28,6 @@ Format notes
 
 from __future__ import annotations
 
-import binascii
 import heapq
 import re
 import zlib
@@ -37,7 +36,7 @@ from pathlib import Path
 
 import numpy as np
 
-from fentid.drivers._mzml_fast import MzmlHeader, ScanRecord, b64decode_strict
+from fentid.drivers._mzml_fast import MzmlHeader, ScanRecord, decode_base64
 from fentid.drivers.mzml import PROFILE_BUDGET_MB, build_dataset
 from fentid.drivers.registry import Driver, register
 from fentid.errors import CorruptDataError, FormatError
@@ -81,13 +80,7 @@ def decode_peaks(text: str, attrs: dict, n_declared: int | None, label: str,
     if pair not in ("m/z-int", "m/z-intensity"):
         raise FormatError(f"{label}: peaks content {pair!r} is not m/z-intensity pairs", path)
     payload = (text or "").encode("ascii", "replace")
-    try:
-        try:
-            raw = b64decode_strict(payload)
-        except binascii.Error:
-            raw = b64decode_strict(payload.translate(None, b" \t\r\n"))
-    except binascii.Error as exc:
-        raise CorruptDataError(f"{label}: invalid base64 in peaks: {exc}", path) from exc
+    raw = decode_base64(payload, f"{label}: peaks", path)
     if attrs.get("compressionType", "none") == "zlib" and raw:
         try:
             raw = zlib.decompress(raw)
