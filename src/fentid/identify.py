@@ -369,8 +369,6 @@ def without_solvent(peaks: PeakList, *solvents: str | None) -> PeakList:
 
 def _finite_or_none(value):
     """A positive finite float, or None (NaN, missing, 0: the record did not say)."""
-    import math
-
     try:
         value = float(value)
     except (TypeError, ValueError):
