@@ -85,7 +85,7 @@ def test_real_swgdrug_queries_match_brute_force(algorithm):
         assert_same_hits(fast, slow, algorithm)
 
 
-def test_replicate_finds_its_compound_and_pruning_skips_most_candidates():
+def test_replicate_finds_its_compound_and_pruning_scores_few_entries():
     mz, it, off, index = swgdrug_library()
     names = [n for n, _, _ in swgdrug_spectra()]
     k = names.index("Fentanyl")
@@ -94,8 +94,8 @@ def test_replicate_finds_its_compound_and_pruning_skips_most_candidates():
     assert names[hits[0].entry_index] == "Fentanyl"
     assert hits[0].score == hits[0].mf > 850
     stats = index.last_stats
-    assert stats["candidates"] > 1000
-    assert stats["evaluated"] < stats["candidates"] / 4
+    assert stats["evaluated"] < index.n_entries / 10
+    assert stats["candidates"] < index.n_entries / 4
 
 
 library_strategy = st.lists(
@@ -338,3 +338,99 @@ def test_entropy_pruned_search_matches_brute_force(monkeypatch):
             slow = brute_force_search(query, mz, it, off, "entropy", top=top)
             assert_same_hits(fast, slow, "entropy")
     assert any(used)
+
+
+# -- ball pruning (identity) ------------------------------------------------------------
+def _ball_bounds(seg, qm, qc):
+    """Member and ball-level bounds of every entry for one unknown (tau = 0)."""
+    from fentid.reference_library.search_ball import BallQuery
+    from fentid.reference_library.search_nist import NORM_CUTS
+
+    cut = int(np.searchsorted(NORM_CUTS, qm[0], side="left"))
+    balls = seg.balls()
+    query = BallQuery(balls, np.asarray(qm, np.int64), np.asarray(qc, np.int64), cut,
+                      seg.a["norm_from_cut"][cut])
+    n_balls = balls["ball_offsets"].size - 1
+    cand, bound = query.members(np.arange(n_balls), 0.0)
+    member_bound = np.zeros(seg.n)
+    member_bound[cand] = bound
+    ball_of = np.repeat(np.arange(n_balls), np.diff(balls["ball_offsets"]))
+    ball_bound = np.zeros(seg.n)
+    ball_bound[balls["ball_members"]] = query.ball_bound[ball_of]
+    return member_bound, ball_bound
+
+
+@pytest.mark.parametrize("seed", range(6))
+@pytest.mark.parametrize("low_cut", [0, 45, 80])
+def test_ball_bounds_are_true_upper_bounds(seed, low_cut):
+    """Per-member and per-ball bounds never fall below the exact identity factor,
+    also when the unknown starts above the library's low masses (truncated norms)
+    and carries count-1 peaks; and they are informative."""
+    seg, qm, qc = _segment_and_query(seed)
+    keep = qm >= low_cut
+    qm, qc = qm[keep], qc[keep]
+    member_bound, ball_bound = _ball_bounds(seg, qm, qc)
+    exact = seg.nist_many(qm, qc, np.arange(seg.n), _NIST_MODES["identity"])
+    assert np.all(exact <= member_bound)
+    assert np.all(exact <= ball_bound)
+    assert np.mean(member_bound) < 900
+
+
+def test_ball_bounds_on_every_swgdrug_spectrum_as_library():
+    """The real library (3,430 spectra of every shape, balls by their heaviest masses):
+    bounds hold for real queries, replicates included."""
+    index = swgdrug_library()[3]
+    seg = index._segments[0]
+    spectra = swgdrug_spectra()
+    rng = np.random.default_rng(5)
+    for k in rng.choice(len(spectra), 12, replace=False):
+        _, m, i = spectra[k]
+        q = perturbed(m, i, rng)
+        qm, qc = sm.nist_preprocess(q.position, q.intensity)
+        member_bound, ball_bound = _ball_bounds(seg, qm, qc)
+        exact = seg.nist_many(qm, qc, np.arange(seg.n), _NIST_MODES["identity"])
+        assert np.all(exact <= np.minimum(member_bound, ball_bound))
+
+
+def _replicate_library(n_compounds=40, copies=60, seed=3):
+    """Many replicates of real spectra: the top-N threshold is high, as in large libraries."""
+    spectra = swgdrug_spectra()
+    rng = np.random.default_rng(seed)
+    picks = rng.choice(len(spectra), n_compounds, replace=False)
+    library = [(c.position, c.intensity) for k in picks
+               for c in (perturbed(spectra[k][1], spectra[k][2], rng, drop=0.2, noise=0.1)
+                         for _ in range(copies))]
+    return spectra, picks, rng, flat(library)
+
+
+def test_ball_path_is_taken_and_matches_brute_force():
+    spectra, picks, rng, (mz, it, off) = _replicate_library()
+    index = SearchIndex.build(mz, it, off)
+    paths = []
+    for k in picks[:12]:
+        query = perturbed(spectra[k][1], spectra[k][2], rng, drop=0.2, noise=0.1)
+        for top in (1, 10, 50):
+            fast = index.search(query, "identity", top=top)
+            paths.append(index.last_stats["paths"][0])
+            assert_same_hits(fast, brute_force_search(query, mz, it, off, "identity", top),
+                             "identity")
+            assert index.last_stats["evaluated"] < 0.5 * index.n_entries
+    assert paths.count("balls") >= 0.75 * len(paths), paths
+
+
+def test_ball_arrays_round_trip_and_old_indexes_build_them_on_use():
+    from fentid.reference_library.search_ball import BALL_KEYS
+
+    spectra, picks, rng, (mz, it, off) = _replicate_library(n_compounds=10, copies=30)
+    index = SearchIndex.build(mz, it, off)
+    stored = index.to_arrays()
+    assert set(BALL_KEYS) <= set(stored)
+    old = {k: v for k, v in stored.items() if k not in BALL_KEYS}  # written before balls
+    queries = [perturbed(spectra[k][1], spectra[k][2], rng) for k in picks[:4]]
+    for restored in (SearchIndex.from_arrays(stored), SearchIndex.from_arrays(old)):
+        for q in queries:
+            assert_same_hits(restored.search(q, "identity"), index.search(q, "identity"),
+                             "identity")
+    broken = dict(stored, ball_rho=stored["ball_rho"][:-1])
+    with pytest.raises(LibraryError, match="disagree"):
+        SearchIndex.from_arrays(broken)

@@ -53,7 +53,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from fentid.errors import LibraryError, SpectrumError
-from fentid.reference_library import search_mz
+from fentid.reference_library import search_ball, search_mz
 from fentid.reference_library.search_mz import entry_ids as _entry_ids
 from fentid.reference_library.search_nist import (
     _NIST_MODES,
@@ -174,7 +174,20 @@ class _Segment(NistSearchMixin):
             "norm_plain": np.bincount(kent[big], weights=counts[big].astype(float), minlength=n),
             "norm_from_cut": _norm_from_cuts(kent[big], kmass[big], counts[big], n),
         }
+        arrays.update(search_ball.build_balls(arrays))
         return cls(arrays)
+
+    def balls(self) -> dict[str, np.ndarray]:
+        """Ball arrays for identity search (stored, or built on first use for indexes
+        written before they existed)."""
+        if "balls" not in self._cache:
+            if all(k in self.a for k in search_ball.BALL_KEYS):
+                balls = {k: self.a[k] for k in search_ball.BALL_KEYS}
+            else:
+                balls = search_ball.build_balls(self.a)
+            balls["ball_sizes"] = np.diff(balls["ball_offsets"])
+            self._cache["balls"] = balls
+        return self._cache["balls"]
 
     def sorted_view(self) -> dict[str, np.ndarray]:
         """Positive peaks sorted by m/z across entries (built on first accurate-mass use)."""
@@ -251,9 +264,10 @@ class SearchIndex:
 
     def __init__(self, segments: list[_Segment]):
         self._segments = list(segments)
-        #: NIST searches: library entries sharing a peak with the last query
-        #: ("candidates") and how many were scored in full ("evaluated").
-        self.last_stats: dict[str, int] = {}
+        #: NIST searches: library entries considered for the last query
+        #: ("candidates"), how many were scored in full ("evaluated"), and the
+        #: pruning method of each segment ("paths": balls, maxscore or postings).
+        self.last_stats: dict = {}
         self._starts = np.concatenate(([0], np.cumsum([s.n for s in self._segments]))).astype(int)
 
     @property
@@ -320,6 +334,8 @@ class SearchIndex:
             raise LibraryError(f"search index format {fmt} is not supported (this version "
                                f"reads format {INDEX_FORMAT}); rebuild the index")
         arrays = {k: np.asarray(mapping[k]) for k in needed if k != "index_format"}
+        if all(k in mapping for k in search_ball.BALL_KEYS):
+            arrays.update({k: np.asarray(mapping[k]) for k in search_ball.BALL_KEYS})
         _check_flat(arrays["mz"], arrays["intensity"], arrays["offsets"])
         n = arrays["offsets"].size - 1
         p = arrays["nominal_mass"].size
@@ -329,7 +345,9 @@ class SearchIndex:
                       and arrays["posting_entry"].size == p
                       and arrays["posting_offsets"][-1] == p
                       and arrays["norm_mass"].size == n and arrays["norm_plain"].size == n
-                      and arrays["norm_from_cut"].shape == (NORM_CUTS.size, n))
+                      and arrays["norm_from_cut"].shape == (NORM_CUTS.size, n)
+                      and ("ball_offsets" not in arrays
+                           or search_ball.consistent(arrays, n, NORM_CUTS.size)))
         if not consistent:
             raise LibraryError("search index arrays disagree in size; rebuild the index")
         return cls([_Segment(arrays)])
@@ -372,7 +390,10 @@ class SearchIndex:
                 seg.stats = {}
                 found = seg.nist_search(qm, qc, _NIST_MODES[algorithm], top)
                 for key, value in seg.stats.items():
-                    self.last_stats[key] += value
+                    if key == "path":  # the method each segment used, in segment order
+                        self.last_stats["paths"] = self.last_stats.get("paths", ()) + (value,)
+                    else:
+                        self.last_stats[key] += value
                 idx = np.array([f[0] for f in found], np.int64)
                 score = np.array([f[1] for f in found])
             elif algorithm == "cosine":

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from fentid.reference_library.search_ball import BallQuery
 from fentid.spectra import nist_kernels as nk
 
 _NIST_MODES = {
@@ -18,6 +19,8 @@ _NIST_MODES = {
 }
 _BOUND_SLACK = 1e-6  # relative widening of term1 (float32 postings) so the bound stays a bound
 _ROW_COST = 2.0
+_BALL_OPEN_MAX = 0.5  # fraction of the library whose members may be bounded one by one
+_BALL_CAND_MAX = 0.05  # fraction of the library that may be scored in full after them
 
 
 #: Masses at which the per-entry library norm sum(m*I, I > 1, m >= cut) is stored
@@ -43,11 +46,15 @@ class NistSearchMixin:
         """Exact top list of a NIST factor: max-score front end, else scatter + bound."""
         if qm.size == 0 or self.n == 0:
             return []
-        self.stats = {"candidates": 0, "evaluated": 0}
+        self.stats = {"candidates": 0, "evaluated": 0, "path": "balls"}
         if mode is _NIST_MODES["identity"]:
-            found = self._identity_maxscore(qm, qc, top)
+            found = self._identity_balls(qm, qc, top)
+            if found is None:
+                self.stats["path"] = "maxscore"
+                found = self._identity_maxscore(qm, qc, top)
             if found is not None:
                 return found
+        self.stats["path"] = "postings"
         cand, bound = self.term1_bounds(qm, qc, mode)
         if cand.size == 0:
             return []
@@ -139,6 +146,48 @@ class NistSearchMixin:
         return nk.scatter_more(a["posting_offsets"], a["posting_head"], a["posting_entry"],
                                a["posting_sqrt"], a["posting_count"], m[inside], c[inside],
                                dot, lib)
+
+    def _identity_balls(self, qm, qc, top):
+        """Identity MF top list from ball bounds (:mod:`.search_ball`); None if they cannot help.
+
+        The members of the balls nearest the unknown are bounded and the best few scored
+        to get a first N-th best factor ``tau``; then only balls whose bound reaches
+        ``tau`` are opened, only their members whose own bound reaches it are kept, and
+        those are scored in bound order while they can still enter the top.
+        """
+        balls = self.balls()
+        cut = int(np.searchsorted(NORM_CUTS, qm[0], side="left"))
+        if balls is None or cut >= NORM_CUTS.size:
+            return None
+        query = BallQuery(balls, np.asarray(qm, np.int64), np.asarray(qc, np.int64), cut,
+                          self.a["norm_from_cut"][cut])
+        if not query.ok:
+            return None
+        seed, seed_bound = query.members(query.seed_balls(), 0.0)
+        k = min(seed.size, max(64, 4 * top))
+        if k < top:
+            return None
+        picked = seed[np.argpartition(-seed_bound, k - 1)[:k]]
+        picked_score = self.nist_many(qm, qc, picked, _NIST_MODES["identity"])
+        self.stats["evaluated"] = int(k)
+        if np.count_nonzero(picked_score > 0) < top:
+            return None
+        tau = float(np.sort(picked_score)[::-1][top - 1])
+        opened = np.flatnonzero(query.ball_bound >= tau)
+        sizes = balls["ball_sizes"]
+        # a low tau (few close relatives in the library) opens most balls; the bound
+        # MF <= 1000*(1 + term1)/2 - 0.5 cannot go below 500; the postings paths are
+        # then cheaper than scoring most of the library in full
+        if sizes[opened].sum() > _BALL_OPEN_MAX * self.n:
+            return None
+        cand, bound = query.members(opened, tau)
+        if cand.size > _BALL_CAND_MAX * self.n:
+            return None
+        fresh = ~np.isin(cand, picked)
+        cand, bound = cand[fresh], bound[fresh]
+        self.stats["candidates"] = int(cand.size + k)
+        return self._evaluate(qm, qc, _NIST_MODES["identity"], top, cand, bound,
+                              picked.astype(np.int64), picked_score)
 
     def _identity_maxscore(self, qm, qc, top):
         """Identity MF top list touching only the postings of the heaviest query peaks.

@@ -1,0 +1,294 @@
+"""Compiled (numba) kernels of the identity search's ball pruning.
+
+Each library entry is seen as the unit vector ``x`` of its mass-weighted NIST
+weights (``x_m = sqrt(m*c_m / sum(m*c))`` over all its nominal peaks).  Entries
+are grouped into balls (entries sharing their heaviest masses); a ball has
+a centre ``c`` (the truncated, renormalised mean of its members) and every
+member stores its angle ``rho`` to that centre and its components, heaviest
+first, in ball order (the members of a ball are contiguous in memory).
+
+For an unknown ``u`` (unit vector ``q``), two upper bounds of ``q . x`` follow
+without reading the entry's peaks:
+
+* triangle inequality on the sphere: ``angle(q, x) >= angle(q, c) - rho``;
+* Cauchy-Schwarz beyond the components read so far (``seen``):
+  ``q . x <= sum_seen q_m x_m + sqrt(1 - sum_seen q_m^2) * sqrt(1 - sum_seen x_m^2)``.
+
+The NIST cosine term uses truncated norms (peaks at or above the unknown's
+lowest mass, count-1 peaks only where they contribute); with
+``U0 = sum(m*Iu, Iu > 1)`` and ``L0`` the entry's stored norm over peaks > 1
+above a mass cut at or above the unknown's lowest mass,
+``sqrt(term1) <= (|u| / sqrt(U0)) * (|l| / sqrt(L0)) * (q . x)``, and
+``MF <= 1000*(1 + term1)/2 - 0.5`` (``term2 <= 1``, see
+:mod:`fentid.reference_library.search_nist`).  All stored float32 values are
+rounded towards the safe side and every bound is widened by a relative slack.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from fentid.spectra.nist_kernels import _jit
+
+
+@_jit
+def _round_up32(value):
+    """``value`` as float32, never below it."""
+    v = np.float32(value)
+    if float(v) < value:
+        v = np.nextafter(v, np.float32(np.inf))
+    return v
+
+
+@_jit
+def entry_rows(lm, lc, loff):
+    """Each entry's unit vector, components heaviest first.
+
+    Parameters
+    ----------
+    lm, lc : ndarray of int
+        Library nominal masses and counts 1..999 (entry-major).
+    loff : ndarray of int64, shape (n + 1,)
+        Entry ``e`` owns ``[loff[e], loff[e+1])``.
+
+    Returns
+    -------
+    full : ndarray of float64, shape (n,)
+        ``sum(m*c)`` over all peaks of the entry.
+    row_mass : ndarray of int32, shape (p,)
+        Masses, per entry by ``m*c`` descending (same offsets as ``loff``).
+    row_x : ndarray of float32, shape (p,)
+        ``x_m = sqrt(m*c / full)`` in the same order (rounded to nearest).
+    """
+    n = loff.size - 1
+    full = np.zeros(n)
+    row_mass = np.zeros(lm.size, np.int32)
+    row_x = np.zeros(lm.size, np.float32)
+    for e in range(n):
+        lo = loff[e]
+        k = loff[e + 1] - lo
+        if k == 0:
+            continue
+        w = np.empty(k)
+        s = 0.0
+        for p in range(k):
+            w[p] = float(lm[lo + p]) * float(lc[lo + p])
+            s += w[p]
+        full[e] = s
+        order = np.argsort(-w)
+        for j in range(k):
+            p = order[j]
+            row_mass[lo + j] = lm[lo + p]
+            row_x[lo + j] = np.float32(math.sqrt(w[p] / s))
+    return full, row_mass, row_x
+
+
+@_jit
+def ball_centres(lm, lc, loff, full, members, moff, size, keep_min):
+    """Centre of each ball and each member's angle to it.
+
+    Parameters
+    ----------
+    lm, lc, loff
+        As in :func:`entry_rows`.
+    full : ndarray of float64
+        From :func:`entry_rows`.
+    members : ndarray of int64
+        Entries grouped by ball; ball ``k`` owns ``members[moff[k]:moff[k+1]]``.
+    moff : ndarray of int64
+    size : int
+        One more than the largest library mass.
+    keep_min : float
+        Centre components below this (after normalising the mean) are dropped
+        (a sparser centre is still a valid pivot: ``rho`` is measured to it).
+
+    Returns
+    -------
+    cent_off : ndarray of int64, shape (K + 1,)
+    cent_mass : ndarray of int32
+    cent_val : ndarray of float64
+        Centres as CSR rows (unit vectors).
+    rho : ndarray of float32, shape (members.size,)
+        Angle (radians) of each member to its centre, rounded up.
+    """
+    nk = moff.size - 1
+    acc = np.zeros(size)
+    touched = np.empty(size, np.int64)
+    cap = 1 << 16
+    cent_mass = np.empty(cap, np.int32)
+    cent_val = np.empty(cap)
+    cent_off = np.zeros(nk + 1, np.int64)
+    nc = 0
+    rho = np.empty(members.size, np.float32)
+    for k in range(nk):
+        nt = 0
+        for j in range(moff[k], moff[k + 1]):
+            e = members[j]
+            s = full[e]
+            if s <= 0:
+                continue
+            for p in range(loff[e], loff[e + 1]):
+                m = lm[p]
+                if acc[m] == 0.0:
+                    touched[nt] = m
+                    nt += 1
+                acc[m] += math.sqrt(float(m) * float(lc[p]) / s)
+        total = 0.0
+        for i in range(nt):
+            total += acc[touched[i]] * acc[touched[i]]
+        norm = math.sqrt(total)
+        kept = 0.0
+        for i in range(nt):
+            m = touched[i]
+            if norm > 0 and acc[m] / norm >= keep_min:
+                kept += acc[m] * acc[m]
+            else:
+                acc[m] = 0.0
+        cn = math.sqrt(kept)
+        for i in range(nt):
+            m = touched[i]
+            if acc[m] > 0:
+                acc[m] /= cn
+                if nc == cent_mass.size:
+                    cent_mass = np.concatenate((cent_mass, np.empty(nc, np.int32)))
+                    cent_val = np.concatenate((cent_val, np.empty(nc)))
+                cent_mass[nc] = m
+                cent_val[nc] = acc[m]
+                nc += 1
+        cent_off[k + 1] = nc
+        for j in range(moff[k], moff[k + 1]):
+            e = members[j]
+            s = full[e]
+            if s <= 0 or cn <= 0:
+                rho[j] = np.float32(math.pi)  # no direction: the triangle bound says nothing
+                continue
+            d = 0.0
+            for p in range(loff[e], loff[e + 1]):
+                m = lm[p]
+                d += acc[m] * math.sqrt(float(m) * float(lc[p]) / s)
+            rho[j] = _round_up32(math.acos(min(1.0, max(-1.0, d))) + 1e-6)
+        for i in range(nt):
+            acc[touched[i]] = 0.0
+    return cent_off, cent_mass[:nc].copy(), cent_val[:nc].copy(), rho
+
+
+@_jit
+def centre_dots(inv_off, inv_ball, inv_val, qm, qx, n_balls):
+    """``q . c`` for every ball centre, from the centres' inverted index by mass."""
+    out = np.zeros(n_balls)
+    size = inv_off.size - 1
+    for i in range(qm.size):
+        m = qm[i]
+        if m >= size:
+            continue
+        v = qx[i]
+        for p in range(inv_off[m], inv_off[m + 1]):
+            out[inv_ball[p]] += v * inv_val[p]
+    return out
+
+
+@_jit
+def member_bounds(balls, moff, members, rho, row_off, row_mass, row_x, theta, qdense,
+                  psi, phi_max, full, l0, tau, slack):
+    """Identity-factor upper bounds of the members of some balls, kept where >= ``tau``.
+
+    Parameters
+    ----------
+    balls : ndarray of int64
+        Balls whose members are bounded.
+    moff, members, rho
+        Ball arrays (member order; members of a ball by ``rho`` descending).
+    row_off, row_mass, row_x
+        Each member's unit vector, heaviest components first (member order).
+    theta : ndarray of float64, shape (K,)
+        Lower bounds of the angle between the unknown and each centre.
+    qdense : ndarray of float64
+        ``q_m`` of the unknown by mass (0 where absent; covers every library mass).
+    psi : float
+        ``|u| / sqrt(U0)``.
+    phi_max : ndarray of float64, shape (K,)
+        Per ball, the largest ``|l| / sqrt(L0)`` of a member at the unknown's cut.
+    full : ndarray of float64, shape (n,)
+        Each entry's ``sum(m*c)`` over all peaks.
+    l0 : ndarray of float64, shape (n,)
+        Each entry's norm over peaks > 1 at or above a cut >= the unknown's lowest mass.
+    tau : float
+        Only bounds >= ``tau`` are returned.
+    slack : float
+        Relative widening for float round-off.
+
+    Returns
+    -------
+    cand : ndarray of int64
+        Entries.
+    bound : ndarray of float64
+        Integer-valued upper bounds of their identity factor.
+
+    Notes
+    -----
+    Filters in order of cost: the triangle bound with the ball's largest norm
+    factor (members are sorted by ``rho`` descending, so those that pass form a
+    prefix); the walk over the member's components, heaviest first, where after
+    every few components ``sum_seen q x + |q_rest| |x_rest|`` bounds ``q . x``
+    (most members fail within their first components; a full walk gives
+    ``q . x`` itself); and only then the member's own norm factor (a random
+    read of ``full`` and ``l0``).
+    """
+    t_need = 2 * (tau + 0.5 - 1e-6) / 1000.0 - 1
+    c_need = math.sqrt(t_need) * (1 - 4 * slack) if t_need > 0 else 0.0
+    total = 0
+    for i in range(balls.size):
+        total += moff[balls[i] + 1] - moff[balls[i]]
+    cand = np.empty(total, np.int64)
+    bound = np.empty(total)
+    t = 0
+    for i in range(balls.size):
+        k = balls[i]
+        scale = psi * phi_max[k] * (1 + slack)
+        # members with rho below rho_min cannot pass the triangle bound
+        rho_min = -1.0
+        need = 0.0  # a bound on q . x below this fails (ball's largest norm factor)
+        if c_need > 0 and scale < np.inf:
+            ratio = c_need / scale
+            if ratio >= 1.0:
+                continue
+            rho_min = theta[k] - math.acos(ratio)
+            need = ratio
+        for j in range(moff[k], moff[k + 1]):
+            if float(rho[j]) < rho_min:
+                break
+            cos = math.cos(max(0.0, theta[k] - float(rho[j])))
+            s = 0.0
+            q2 = 0.0
+            x2 = 0.0
+            lo = row_off[j]
+            hi = row_off[j + 1]
+            for p in range(lo, hi):
+                x = float(row_x[p])
+                qv = qdense[row_mass[p]]
+                s += qv * x
+                q2 += qv * qv
+                x2 += x * x
+                if (p - lo) % 8 == 7 or p == hi - 1:
+                    walk = (s * (1 + slack) + math.sqrt(max(0.0, 1.0 - q2) + slack)
+                            * math.sqrt(max(0.0, 1.0 - x2) + slack))
+                    cos = min(cos, walk)
+                    if cos < need:
+                        break
+            if hi == lo:
+                cos = 0.0
+            if cos <= 0 or cos < need:
+                continue
+            e = members[j]
+            if l0[e] <= 0:
+                cos = 1.0
+            else:
+                cos = min(1.0, cos * psi * math.sqrt(full[e] / l0[e]) * (1 + slack) + 1e-12)
+            value = max(0.0, np.trunc(1000.0 * (1 + cos * cos) / 2 - 0.5 + 1e-6))
+            if value >= tau:
+                cand[t] = e
+                bound[t] = value
+                t += 1
+    return cand[:t].copy(), bound[:t].copy()
