@@ -19,9 +19,16 @@ How it stays fast and exact
   :func:`~fentid.spectra.nist_kernels.score_rows`, which
   :func:`~fentid.spectra.scores_ms.nist_factors_many` also uses) in decreasing
   bound order, only while a bound can still beat the current N-th best.
-  Identity searches first try to touch only the postings of the heaviest query
-  peaks (max-score pruning with a Cauchy-Schwarz bound that also uses the
-  library weight on those peaks, :func:`~fentid.spectra.nist_kernels.maxscore_bounds`).
+  Identity searches first try ball pruning (:mod:`.search_ball`): entries are
+  grouped by their heaviest peaks, the query's angle to each group centre and
+  each member's stored angle to it bound the cosine (triangle inequality), a
+  walk over the member's heaviest components tightens it (Cauchy-Schwarz on
+  the rest), and only entries whose bound reaches the N-th best factor are
+  scored; no posting list is read.  When the N-th best factor is low (few close
+  relatives in the library) that cannot prune, and the search falls back to
+  touching only the postings of the heaviest query peaks (max-score pruning
+  with a Cauchy-Schwarz bound that also uses the library weight on those peaks,
+  :func:`~fentid.spectra.nist_kernels.maxscore_bounds`), then to all postings.
   Entries sharing no contributing peak score 0 and are never hits.
 * ``cosine`` and ``entropy`` (accurate mass): peaks sorted by m/z, one
   tolerance window per query peak (ms_entropy's Flash idea).  When the peaks
