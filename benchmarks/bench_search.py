@@ -18,7 +18,7 @@ Also measured: fentid's real search path (library file written by the library wr
 opened in a fresh process, :class:`fentid.identify.LibrarySearcher`) at the largest size.
 
 Run: ``python benchmarks/bench_search.py [--sizes 10000 100000 1000000] [--queries 20]
-[--real-path N]``.
+[--real-path N] [--verify]``.
 Prints medians per query and ratios; asserts nothing.
 """
 
@@ -33,8 +33,9 @@ from pathlib import Path
 
 import numpy as np
 
-from fentid.reference_library.search import SearchIndex, brute_force_search
+from fentid.reference_library.search import _NIST_MODES, SearchIndex, brute_force_search
 from fentid.reference_library.search_ball import BALL_KEYS
+from fentid.spectra import scores_ms as sm
 from fentid.spectra.model import PeakList
 
 DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
@@ -136,7 +137,21 @@ def same_top(ours, theirs, tol=1e-5) -> bool:
     return True
 
 
-def bench_size(base, n, queries, flash_max, brute_sample):
+def verify_identity(index: SearchIndex, queries) -> str:
+    """Identity top-10 of every query against scoring every entry (compiled exact walk)."""
+    seg = index._segments[0]
+    agree = 0
+    for q in queries:
+        qm, qc = sm.nist_preprocess(q.position, q.intensity)
+        scores = seg.nist_many(qm, qc, np.arange(seg.n), _NIST_MODES["identity"])
+        order = np.lexsort((np.arange(seg.n), -scores))[:10]
+        expected = [(int(k), float(scores[k])) for k in order if scores[k] > 0]
+        got = [(h.entry_index, h.score) for h in index.search(q, "identity", top=10)]
+        agree += got == expected
+    return f"{agree}/{len(queries)}"
+
+
+def bench_size(base, n, queries, flash_max, brute_sample, verify=False):
     row = {"n": n}
     t0 = time.perf_counter()
     mz, it, off = make_library(base, n, seed=n)
@@ -150,6 +165,10 @@ def bench_size(base, n, queries, flash_max, brute_sample):
 
     row["identity_ms"], _ = median_time(lambda q: index.search(q, "identity", top=10), queries)
     row["identity_ms"] *= 1e3
+    if verify:
+        row["verified"] = verify_identity(index, queries)
+    row["reverse_ms"], _ = median_time(lambda q: index.search(q, "reverse", top=10), queries)
+    row["reverse_ms"] *= 1e3
     evaluated, paths = [], []
     for q in queries:
         index.search(q, "identity", top=10)
@@ -209,6 +228,7 @@ import json, statistics, sys, time
 t0 = time.perf_counter()
 import numpy as np
 from fentid.identify import Component, LibrarySearcher
+from fentid.spectra import scores_ms as sm
 from fentid.spectra.model import PeakList
 q = np.load(sys.argv[2])
 comps = [Component(name=str(k), peaks=PeakList(q["mz"][q["offsets"][k]:q["offsets"][k + 1]],
@@ -268,20 +288,23 @@ def main(argv=None):
     parser.add_argument("--real-path", type=int, default=None, metavar="N",
                         help="library size for the on-disk LibrarySearcher row "
                              "(default: the largest --sizes; 0: skip)")
+    parser.add_argument("--verify", action="store_true",
+                        help="also check every identity top-10 against scoring every entry")
     args = parser.parse_args(argv)
     base = load_swgdrug()
     queries = make_queries(base, args.queries, seed=12345)
     rows = []
     for n in args.sizes:
-        row = bench_size(base, n, queries, args.flash_max, args.brute_sample)
+        row = bench_size(base, n, queries, args.flash_max, args.brute_sample, args.verify)
         rows.append(row)
         print(f"# done {n}: {row}", file=sys.stderr, flush=True)
     print(f"\nSearch benchmark ({args.queries} queries, medians per query; library from "
           f"SWGDRUG 3.9 by perturbation)\n")
     print("| entries | peaks | build s | index MB (balls) | identity top-10 ms "
-          "| scored per query | ball path | brute force ms | brute/ours | entropy ms (ours) "
+          "| scored per query | ball path | reverse top-10 ms | brute force ms | brute/ours "
+          "| entropy ms (ours) "
           "| Flash ms | Flash/ours | same top-10 | Flash build s | our entropy view s |")
-    print("|" + "---|" * 15)
+    print("|" + "---|" * 16)
     for r in rows:
         brute = f"{r['brute_ms']:.0f}" + (" (extrapolated)" if r["brute_extrapolated"] else "")
         flash = (f"{r['flash_ms']:.2f}", f"{r['flash_ms'] / r['entropy_ms']:.1f}x",
@@ -289,9 +312,12 @@ def main(argv=None):
             else ("not run", "-", "-", "-")
         print(f"| {r['n']:,} | {r['peaks']:,} | {r['build_s']:.1f} "
               f"| {r['index_mb']:.0f} ({r['ball_mb']:.0f}) | {r['identity_ms']:.2f} "
-              f"| {r['evaluated']:.0f} | {r['ball_share']:.0%} | {brute} "
+              f"| {r['evaluated']:.0f} | {r['ball_share']:.0%} | {r['reverse_ms']:.1f} | {brute} "
               f"| {r['brute_ms'] / r['identity_ms']:.0f}x | {r['entropy_ms']:.2f} "
               f"| {flash[0]} | {flash[1]} | {flash[2]} | {flash[3]} | {r['entropy_view_s']:.1f} |")
+    if args.verify:
+        print("\nIdentity top-10 equal to scoring every entry: "
+              + ", ".join(f"{r['n']:,}: {r['verified']}" for r in rows))
     real_n = max(args.sizes) if args.real_path is None else args.real_path
     if real_n > 0:
         import tempfile

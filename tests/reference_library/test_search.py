@@ -434,3 +434,13 @@ def test_ball_arrays_round_trip_and_old_indexes_build_them_on_use():
     broken = dict(stored, ball_rho=stored["ball_rho"][:-1])
     with pytest.raises(LibraryError, match="disagree"):
         SearchIndex.from_arrays(broken)
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.lists(st.floats(2.0 ** -10, 4096.0, width=32), min_size=0, max_size=300),
+       st.integers(0, 5))
+def test_radix_argsort_of_positive_floats_equals_numpy_stable(values, repeats):
+    from fentid.reference_library.search_mz import argsort_positive32
+
+    x = np.tile(np.array(values, np.float32), repeats + 1)  # ties keep their order
+    assert np.array_equal(argsort_positive32(x), np.argsort(x, kind="stable"))

@@ -261,7 +261,9 @@ def entropy_view(a, tol_da, tol_ppm, weighted, noise) -> dict[str, np.ndarray]:
     simple = ~close[e]
     mz32, in32, e = mz32[simple], in32[simple], e[simple]
     top = np.zeros(n, np.float32)
-    np.maximum.at(top, e, in32)
+    if e.size:  # e is ascending: one reduceat instead of the (slow) unbuffered maximum.at
+        first = np.flatnonzero(np.r_[True, e[1:] != e[:-1]])
+        top[e[first]] = np.maximum.reduceat(in32, first)
     keep = in32 >= np.float32(noise) * top[e]
     mz32, in32, e = mz32[keep], in32[keep], e[keep]
     in32 = in32 / _per_entry_sum32(in32, e, n)[e]
@@ -277,11 +279,24 @@ def entropy_view(a, tol_da, tol_ppm, weighted, noise) -> dict[str, np.ndarray]:
     e = np.concatenate([p[2] for p in parts]).astype(np.int64)
     if weighted:
         in32 = _weight32(in32, e, n)
-    order = np.argsort(mz32, kind="stable")
+    order = argsort_positive32(mz32)
     y = in32[order]
     return {"sorted_mz": mz32[order], "sorted_intensity": y,
             "sorted_flog": y * np.log2(y),
             "sorted_entry": e[order].astype(np.int32)}
+
+
+def argsort_positive32(values: np.ndarray) -> np.ndarray:
+    """Stable argsort of positive float32 values by two 16-bit radix passes.
+
+    The bit patterns of non-negative float32 numbers sort like the numbers, and
+    numpy's stable sort of 16-bit integers is a radix sort: about twice as fast
+    as the comparison sort of the floats at 50 million peaks (1M-spectrum library).
+    """
+    bits = np.ascontiguousarray(values, np.float32).view(np.uint32)
+    order = np.argsort((bits & 0xFFFF).astype(np.uint16), kind="stable")
+    high = (bits >> 16).astype(np.uint16)
+    return order[np.argsort(high[order], kind="stable")]
 
 
 def _per_entry_sum32(values, ent, n) -> np.ndarray:
