@@ -341,8 +341,9 @@ def test_entropy_pruned_search_matches_brute_force(monkeypatch):
 
 
 # -- ball pruning (identity) ------------------------------------------------------------
-def _ball_bounds(seg, qm, qc):
-    """Member and ball-level bounds of every entry for one unknown (tau = 0)."""
+def _ball_bounds(seg, qm, qc, tau=0.0):
+    """Member and ball-level bounds of every entry for one unknown (members kept
+    where their bound reaches ``tau``)."""
     from fentid.reference_library.search_ball import BallQuery
     from fentid.reference_library.search_nist import NORM_CUTS
 
@@ -351,7 +352,7 @@ def _ball_bounds(seg, qm, qc):
     query = BallQuery(balls, np.asarray(qm, np.int64), np.asarray(qc, np.int64), cut,
                       seg.a["norm_from_cut"][cut])
     n_balls = balls["ball_offsets"].size - 1
-    cand, bound = query.members(np.arange(n_balls), 0.0)
+    cand, bound = query.members(np.arange(n_balls), tau)
     member_bound = np.zeros(seg.n)
     member_bound[cand] = bound
     ball_of = np.repeat(np.arange(n_balls), np.diff(balls["ball_offsets"]))
@@ -374,6 +375,49 @@ def test_ball_bounds_are_true_upper_bounds(seed, low_cut):
     assert np.all(exact <= member_bound)
     assert np.all(exact <= ball_bound)
     assert np.mean(member_bound) < 900
+    # with a threshold the member walk stops early: every entry reaching it is kept
+    tau = _tenth_best(exact)
+    kept = _ball_bounds(seg, qm, qc, tau)[0] > 0
+    assert np.all(kept[exact >= tau])
+
+
+def _reverse_bounds(seg, qm, qc, tau=0.0):
+    from fentid.reference_library.search_ball import BallQuery
+    from fentid.reference_library.search_nist import NORM_CUTS
+
+    cut = int(np.searchsorted(NORM_CUTS, qm[0], side="left"))
+    query = BallQuery(seg.balls(), np.asarray(qm, np.int64), np.asarray(qc, np.int64), cut,
+                      seg.a["norm_from_cut"][cut])
+    cand, bound = query.reverse_members(tau)
+    out = np.zeros(seg.n)
+    out[cand] = bound
+    return out
+
+
+def _tenth_best(scores):
+    return float(np.sort(scores)[::-1][9])
+
+
+@pytest.mark.parametrize("seed", range(6))
+@pytest.mark.parametrize("low_cut", [0, 45, 80])
+def test_reverse_walk_bounds_are_true_upper_bounds(seed, low_cut):
+    """The reverse factor's per-entry bound (unknown restricted to the entry's masses,
+    count-1 peaks of the unknown counted only against library counts > 1)."""
+    seg, qm, qc = _segment_and_query(seed)
+    keep = qm >= low_cut
+    qm, qc = qm[keep], qc[keep].copy()
+    # count-1 unknown peaks follow their own rule: make sure some are there
+    small = np.flatnonzero(qc < 999)[::3]
+    qc[small] = 1
+    bound = _reverse_bounds(seg, qm, qc)
+    exact = seg.nist_many(qm, qc, np.arange(seg.n), _NIST_MODES["reverse"])
+    assert np.all(exact <= bound)
+    assert np.mean(bound) < 950
+    # with a threshold the walk stops early: every entry reaching it is still kept
+    tau = _tenth_best(exact)
+    kept = _reverse_bounds(seg, qm, qc, tau) > 0
+    assert np.all(kept[exact >= tau])
+    assert np.count_nonzero(kept) < seg.n / 2
 
 
 def test_ball_bounds_on_every_swgdrug_spectrum_as_library():
@@ -390,6 +434,8 @@ def test_ball_bounds_on_every_swgdrug_spectrum_as_library():
         member_bound, ball_bound = _ball_bounds(seg, qm, qc)
         exact = seg.nist_many(qm, qc, np.arange(seg.n), _NIST_MODES["identity"])
         assert np.all(exact <= np.minimum(member_bound, ball_bound))
+        exact = seg.nist_many(qm, qc, np.arange(seg.n), _NIST_MODES["reverse"])
+        assert np.all(exact <= _reverse_bounds(seg, qm, qc))
 
 
 def _replicate_library(n_compounds=40, copies=60, seed=3):
@@ -403,17 +449,18 @@ def _replicate_library(n_compounds=40, copies=60, seed=3):
     return spectra, picks, rng, flat(library)
 
 
-def test_ball_path_is_taken_and_matches_brute_force():
+@pytest.mark.parametrize("algorithm", ["identity", "reverse"])
+def test_ball_path_is_taken_and_matches_brute_force(algorithm):
     spectra, picks, rng, (mz, it, off) = _replicate_library()
     index = SearchIndex.build(mz, it, off)
     paths = []
     for k in picks[:12]:
         query = perturbed(spectra[k][1], spectra[k][2], rng, drop=0.2, noise=0.1)
         for top in (1, 10, 50):
-            fast = index.search(query, "identity", top=top)
+            fast = index.search(query, algorithm, top=top)
             paths.append(index.last_stats["paths"][0])
-            assert_same_hits(fast, brute_force_search(query, mz, it, off, "identity", top),
-                             "identity")
+            assert_same_hits(fast, brute_force_search(query, mz, it, off, algorithm, top),
+                             algorithm)
             assert index.last_stats["evaluated"] < 0.5 * index.n_entries
     assert paths.count("balls") >= 0.75 * len(paths), paths
 

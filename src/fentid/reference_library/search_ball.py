@@ -163,6 +163,8 @@ class BallQuery:
         inside = qm < size
         self.qdense = np.zeros(size)
         self.qdense[qm[inside]] = qx[inside]
+        self.qcount = np.zeros(size, np.int32)
+        self.qcount[qm[inside]] = qc[inside]
         n_balls = balls["ball_offsets"].size - 1
         dots = bk.centre_dots(balls["ball_centre_offsets"], balls["ball_centre_ball"],
                               balls["ball_centre_val"], qm, qx, n_balls)
@@ -184,6 +186,13 @@ class BallQuery:
                                 b["ball_row_mass"], b["ball_row_x"], self.theta, self.qdense,
                                 self.psi, self.phi_max, b["ball_full"], self.l0, float(tau),
                                 _SLACK)
+
+    def reverse_members(self, tau: float):
+        """Entries whose reverse-factor bound reaches ``tau`` (every ball is walked)."""
+        b = self.b
+        return bk.reverse_bounds(b["ball_offsets"], b["ball_members"], b["ball_row_offsets"],
+                                 b["ball_row_mass"], b["ball_row_x"], self.qdense, self.qcount,
+                                 self.phi_max, b["ball_full"], self.l0, float(tau), _SLACK)
 
     def seed_balls(self) -> np.ndarray:
         """The balls nearest the unknown holding at least a few hundred entries."""

@@ -54,6 +54,10 @@ class NistSearchMixin:
                 found = self._identity_maxscore(qm, qc, top)
             if found is not None:
                 return found
+        if mode is _NIST_MODES["reverse"]:
+            found = self._reverse_balls(qm, qc, top)
+            if found is not None:
+                return found
         self.stats["path"] = "postings"
         cand, bound = self.term1_bounds(qm, qc, mode)
         if cand.size == 0:
@@ -147,6 +151,52 @@ class NistSearchMixin:
                                a["posting_sqrt"], a["posting_count"], m[inside], c[inside],
                                dot, lib)
 
+    def _ball_query(self, qm, qc):
+        """The unknown's :class:`BallQuery`, or None where ball bounds do not apply."""
+        balls = self.balls()
+        cut = int(np.searchsorted(NORM_CUTS, qm[0], side="left"))
+        if balls is None or cut >= NORM_CUTS.size:
+            return None
+        query = BallQuery(balls, np.asarray(qm, np.int64), np.asarray(qc, np.int64), cut,
+                          self.a["norm_from_cut"][cut])
+        return query if query.ok else None
+
+    def _ball_seed(self, qm, qc, query, mode, top):
+        """Score the best-bounded members of the nearest balls: (entries, factors, tau)."""
+        seed, seed_bound = query.members(query.seed_balls(), 0.0)
+        k = min(seed.size, max(64, 4 * top))
+        if k < top:
+            return None
+        picked = seed[np.argpartition(-seed_bound, k - 1)[:k]]
+        picked_score = self.nist_many(qm, qc, picked, mode)
+        self.stats["evaluated"] = int(k)
+        if np.count_nonzero(picked_score > 0) < top:
+            return None
+        return picked.astype(np.int64), picked_score, float(np.sort(picked_score)[::-1][top - 1])
+
+    def _reverse_balls(self, qm, qc, top):
+        """Reverse MF top list from the per-entry walk bound of :func:`.reverse_bounds`.
+
+        Seeded like the identity search (near balls hold the entries most like the
+        unknown); every entry is then bounded from its stored components and only
+        those reaching the N-th best factor are scored.  None when that prunes too
+        little (the postings path is then cheaper).
+        """
+        query = self._ball_query(qm, qc)
+        if query is None:
+            return None
+        mode = _NIST_MODES["reverse"]
+        seeded = self._ball_seed(qm, qc, query, mode, top)
+        if seeded is None:
+            return None
+        picked, picked_score, tau = seeded
+        cand, bound = query.reverse_members(tau)
+        if cand.size > _BALL_CAND_MAX * self.n:
+            return None
+        fresh = ~np.isin(cand, picked)
+        self.stats["candidates"] = int(np.count_nonzero(fresh) + picked.size)
+        return self._evaluate(qm, qc, mode, top, cand[fresh], bound[fresh], picked, picked_score)
+
     def _identity_balls(self, qm, qc, top):
         """Identity MF top list from ball bounds (:mod:`.search_ball`); None if they cannot help.
 
@@ -155,26 +205,15 @@ class NistSearchMixin:
         ``tau`` are opened, only their members whose own bound reaches it are kept, and
         those are scored in bound order while they can still enter the top.
         """
-        balls = self.balls()
-        cut = int(np.searchsorted(NORM_CUTS, qm[0], side="left"))
-        if balls is None or cut >= NORM_CUTS.size:
+        query = self._ball_query(qm, qc)
+        if query is None:
             return None
-        query = BallQuery(balls, np.asarray(qm, np.int64), np.asarray(qc, np.int64), cut,
-                          self.a["norm_from_cut"][cut])
-        if not query.ok:
+        seeded = self._ball_seed(qm, qc, query, _NIST_MODES["identity"], top)
+        if seeded is None:
             return None
-        seed, seed_bound = query.members(query.seed_balls(), 0.0)
-        k = min(seed.size, max(64, 4 * top))
-        if k < top:
-            return None
-        picked = seed[np.argpartition(-seed_bound, k - 1)[:k]]
-        picked_score = self.nist_many(qm, qc, picked, _NIST_MODES["identity"])
-        self.stats["evaluated"] = int(k)
-        if np.count_nonzero(picked_score > 0) < top:
-            return None
-        tau = float(np.sort(picked_score)[::-1][top - 1])
+        picked, picked_score, tau = seeded
         opened = np.flatnonzero(query.ball_bound >= tau)
-        sizes = balls["ball_sizes"]
+        sizes = query.b["ball_sizes"]
         # a low tau (few close relatives in the library) opens most balls; the bound
         # MF <= 1000*(1 + term1)/2 - 0.5 cannot go below 500; the postings paths are
         # then cheaper than scoring most of the library in full
@@ -185,9 +224,9 @@ class NistSearchMixin:
             return None
         fresh = ~np.isin(cand, picked)
         cand, bound = cand[fresh], bound[fresh]
-        self.stats["candidates"] = int(cand.size + k)
-        return self._evaluate(qm, qc, _NIST_MODES["identity"], top, cand, bound,
-                              picked.astype(np.int64), picked_score)
+        self.stats["candidates"] = int(cand.size + picked.size)
+        return self._evaluate(qm, qc, _NIST_MODES["identity"], top, cand, bound, picked,
+                              picked_score)
 
     def _identity_maxscore(self, qm, qc, top):
         """Identity MF top list touching only the postings of the heaviest query peaks.

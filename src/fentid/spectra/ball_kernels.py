@@ -292,3 +292,96 @@ def member_bounds(balls, moff, members, rho, row_off, row_mass, row_x, theta, qd
                 bound[t] = value
                 t += 1
     return cand[:t].copy(), bound[:t].copy()
+
+
+@_jit
+def reverse_bounds(moff, members, row_off, row_mass, row_x, qdense, qcount, phi_max, full,
+                   l0, tau, slack):
+    """Reverse-factor upper bounds of every entry, kept where >= ``tau``.
+
+    The reverse factor ignores the unknown's peaks absent from the entry, so its
+    cosine term is ``g = q_S . x / |q_S|`` (``S``: the contributing common masses)
+    times the entry's norm factor ``sqrt(full / L0)``.  Walking the entry's
+    components heaviest first, with ``a = sum q x`` and ``Q = sum q^2`` over the
+    contributing masses seen and ``rho`` the norm of the unseen components,
+    Cauchy-Schwarz gives ``g <= sqrt(a^2/Q + rho^2)`` (``rho`` while ``Q = 0``).
+    No ball bound exists here (each entry restricts the unknown differently), so
+    every entry is walked, in ball order (contiguous rows), until its bound with
+    the ball's largest norm factor falls below the one ``tau`` needs.
+
+    Parameters
+    ----------
+    moff, members, row_off, row_mass, row_x
+        Ball arrays (member order).
+    qdense : ndarray of float64
+        ``q_m`` of the unknown by mass (any positive scale).
+    qcount : ndarray of int32
+        The unknown's count at each mass (same size as ``qdense``).
+    phi_max : ndarray of float64, shape (K,)
+        Per ball, the largest norm factor of a member at the unknown's cut.
+    full, l0 : ndarray of float64, shape (n,)
+        As in :func:`member_bounds`.
+    tau : float
+    slack : float
+
+    Returns
+    -------
+    cand : ndarray of int64
+    bound : ndarray of float64
+    """
+    t_need = 2 * (tau + 0.5 - 1e-6) / 1000.0 - 1
+    c_need = math.sqrt(t_need) * (1 - 4 * slack) if t_need > 0 else 0.0
+    cand = np.empty(members.size, np.int64)
+    bound = np.empty(members.size)
+    t = 0
+    for k in range(moff.size - 1):
+        scale = phi_max[k] * (1 + slack)
+        need = c_need / scale if scale < np.inf else 0.0
+        if need > 1.0:
+            continue
+        need2 = need * need
+        for j in range(moff[k], moff[k + 1]):
+            lo = row_off[j]
+            hi = row_off[j + 1]
+            a = 0.0
+            q2 = 0.0
+            x2 = 0.0
+            g2 = 1.0  # squared bound so far (square roots only at the end)
+            e = members[j]
+            for p in range(lo, hi):
+                x = float(row_x[p])
+                m = row_mass[p]
+                x2 += x * x
+                qv = qdense[m]
+                if qv > 0:
+                    if qcount[m] <= 1:
+                        # a count-1 unknown peak contributes only against a library count > 1
+                        b = np.int64(x * x * full[e] / m + 0.5)
+                        if b > 1:
+                            a += qv * x
+                            q2 += qv * qv
+                    else:
+                        a += qv * x
+                        q2 += qv * qv
+                rho2 = max(0.0, 1.0 - x2) + slack
+                if q2 > 0:
+                    g2 = min(g2, a * a / q2 * (1 + slack) + rho2)
+                else:
+                    g2 = min(g2, rho2)
+                if g2 < need2:
+                    break
+            g = math.sqrt(g2)
+            if hi == lo or g < need:
+                continue
+            if q2 <= 0 and x2 >= 1.0 - 1e-6:
+                continue  # every component seen, none shared: the factor is 0
+            if l0[e] <= 0:
+                cos = 1.0
+            else:
+                cos = min(1.0, g * math.sqrt(full[e] / l0[e]) * (1 + slack) + 1e-12)
+            value = max(0.0, np.trunc(1000.0 * (1 + cos * cos) / 2 - 0.5 + 1e-6))
+            if value >= tau:
+                cand[t] = e
+                bound[t] = value
+                t += 1
+    return cand[:t].copy(), bound[:t].copy()
