@@ -93,6 +93,16 @@ def test_massbank_msms_keeps_precursor(tmp_path):
     import_sources(path, [MS / r["file"] for r in rows])
     with Library.open(path) as lib:
         by_source = {e["source"]: e for e in lib.entries("msms")}
+        # MS/MS searches default to entropy: the index carries its view, and (like the
+        # ball arrays) every stored array is sized for the segment
+        from fentid.reference_library.search_ball import BALL_KEYS
+        from fentid.reference_library.search_mz import ENTROPY_KEYS
+
+        (segment,) = lib.index_segments("msms")
+        assert set(ENTROPY_KEYS) | set(BALL_KEYS) <= set(segment)
+        index = lib.search_index("msms")
+        query = lib.entry_peaklist(lib.entries("msms")[0]["entry_id"])
+        assert index.search(query, "entropy", top=1)[0].score == pytest.approx(1.0)
     for r in rows:
         entry = by_source.get(str((MS / r["file"]).resolve()))
         if entry is not None:

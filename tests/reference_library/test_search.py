@@ -491,3 +491,31 @@ def test_radix_argsort_of_positive_floats_equals_numpy_stable(values, repeats):
 
     x = np.tile(np.array(values, np.float32), repeats + 1)  # ties keep their order
     assert np.array_equal(argsort_positive32(x), np.argsort(x, kind="stable"))
+
+
+def test_stored_entropy_view_is_used_and_equals_a_fresh_build(monkeypatch):
+    """MS/MS indexes keep the default entropy view: a restored index searches without
+    rebuilding it, with the same hits; other parameters still build their own view."""
+    from fentid.reference_library import search_mz
+    from fentid.reference_library.search_mz import ENTROPY_KEYS
+
+    spectra, picks, rng, (mz, it, off) = _replicate_library(n_compounds=10, copies=20)
+    plain = SearchIndex.build(mz, it, off)
+    assert not set(ENTROPY_KEYS) & set(plain.to_arrays())
+    stored = SearchIndex.build(mz, it, off, entropy=True).to_arrays()
+    assert set(ENTROPY_KEYS) <= set(stored)
+    restored = SearchIndex.from_arrays(stored)
+    queries = [perturbed(spectra[k][1], spectra[k][2], rng) for k in picks[:4]]
+    expected = [plain.search(q, "entropy") for q in queries]
+
+    def no_build(*args, **kwargs):
+        raise AssertionError("the stored entropy view was rebuilt")
+
+    monkeypatch.setattr(search_mz, "entropy_view", no_build)
+    for q, hits in zip(queries, expected):
+        assert_same_hits(restored.search(q, "entropy"), hits, "entropy")
+    with pytest.raises(AssertionError, match="rebuilt"):
+        restored.search(queries[0], "entropy", tolerance_da=0.05)
+    broken = dict(stored, entropy_sorted_flog=stored["entropy_sorted_flog"][:-1])
+    with pytest.raises(LibraryError, match="disagree"):
+        SearchIndex.from_arrays(broken)

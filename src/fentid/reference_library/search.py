@@ -135,7 +135,7 @@ class _Segment(NistSearchMixin):
 
     # -- construction -----------------------------------------------------------
     @classmethod
-    def build(cls, mz, intensity, offsets) -> _Segment:
+    def build(cls, mz, intensity, offsets, entropy: bool = False) -> _Segment:
         mz, intensity, offsets = _check_flat(mz, intensity, offsets)
         mz, intensity = _sort_entries_within(mz, intensity, offsets)
         n = offsets.size - 1
@@ -182,6 +182,8 @@ class _Segment(NistSearchMixin):
             "norm_from_cut": _norm_from_cuts(kent[big], kmass[big], counts[big], n),
         }
         arrays.update(search_ball.build_balls(arrays))
+        if entropy:
+            arrays.update(search_mz.stored_entropy_view(arrays))
         return cls(arrays)
 
     def balls(self) -> dict[str, np.ndarray]:
@@ -286,7 +288,7 @@ class SearchIndex:
         return self.n_entries
 
     @classmethod
-    def build(cls, mz, intensity, offsets) -> SearchIndex:
+    def build(cls, mz, intensity, offsets, entropy: bool = False) -> SearchIndex:
         """Index library spectra given as concatenated arrays.
 
         Parameters
@@ -295,13 +297,17 @@ class SearchIndex:
             Peaks of all entries, concatenated (m/z; intensities >= 0).
         offsets : array_like of int, shape (n + 1,)
             Entry ``k`` owns ``[offsets[k], offsets[k+1])``.
+        entropy : bool
+            Also build (and keep in :meth:`to_arrays`) the entropy view for the
+            default parameters, so that entropy search needs no build on first
+            use (MS/MS libraries, where entropy is the default algorithm).
 
         Raises
         ------
         LibraryError
             Arrays inconsistent, non-finite or negative.
         """
-        return cls([_Segment.build(mz, intensity, offsets)])
+        return cls([_Segment.build(mz, intensity, offsets, entropy)])
 
     def add(self, mz, intensity, offsets) -> SearchIndex:
         """A new index with more entries appended (indexes only the new spectra)."""
@@ -318,7 +324,8 @@ class SearchIndex:
         mz = np.concatenate([s.a["mz"] for s in self._segments])
         inten = np.concatenate([s.a["intensity"] for s in self._segments])
         counts = np.concatenate([np.diff(s.a["offsets"]) for s in self._segments])
-        return _Segment.build(mz, inten, np.concatenate(([0], np.cumsum(counts))))
+        entropy = all(search_mz.ENTROPY_KEYS[0] in s.a for s in self._segments)
+        return _Segment.build(mz, inten, np.concatenate(([0], np.cumsum(counts))), entropy)
 
     @classmethod
     def from_arrays(cls, mapping) -> SearchIndex:
@@ -341,8 +348,9 @@ class SearchIndex:
             raise LibraryError(f"search index format {fmt} is not supported (this version "
                                f"reads format {INDEX_FORMAT}); rebuild the index")
         arrays = {k: np.asarray(mapping[k]) for k in needed if k != "index_format"}
-        if all(k in mapping for k in search_ball.BALL_KEYS):
-            arrays.update({k: np.asarray(mapping[k]) for k in search_ball.BALL_KEYS})
+        for optional in (search_ball.BALL_KEYS, search_mz.ENTROPY_KEYS):
+            if all(k in mapping for k in optional):
+                arrays.update({k: np.asarray(mapping[k]) for k in optional})
         _check_flat(arrays["mz"], arrays["intensity"], arrays["offsets"])
         n = arrays["offsets"].size - 1
         p = arrays["nominal_mass"].size
@@ -354,7 +362,8 @@ class SearchIndex:
                       and arrays["norm_mass"].size == n and arrays["norm_plain"].size == n
                       and arrays["norm_from_cut"].shape == (NORM_CUTS.size, n)
                       and ("ball_offsets" not in arrays
-                           or search_ball.consistent(arrays, n, NORM_CUTS.size)))
+                           or search_ball.consistent(arrays, n, NORM_CUTS.size))
+                      and search_mz.stored_view_consistent(arrays, n))
         if not consistent:
             raise LibraryError("search index arrays disagree in size; rebuild the index")
         return cls([_Segment(arrays)])

@@ -81,7 +81,10 @@ def entropy_scores(seg, query: PeakList, tol_da, tol_ppm, weighted, noise, top=N
     """
     key = ("entropy", tol_da, tol_ppm, weighted, noise)
     if key not in seg._cache:
-        seg._cache[key] = entropy_view(seg.a, tol_da, tol_ppm, weighted, noise)
+        if key[1:] == STORED_ENTROPY_PARAMS and ENTROPY_KEYS[0] in seg.a:
+            seg._cache[key] = {k[len("entropy_"):]: seg.a[k] for k in ENTROPY_KEYS}
+        else:
+            seg._cache[key] = entropy_view(seg.a, tol_da, tol_ppm, weighted, noise)
     view = seg._cache[key]
     mq, iq = sm.clean_for_entropy(query.position, query.intensity,
                                   tolerance_da=tol_da if tol_da > 0 else None,
@@ -237,6 +240,29 @@ def sorted_mz_view(mz, intensity, offsets) -> dict[str, np.ndarray]:
     return {"sorted_mz": m_pos[order], "sorted_intensity": intensity[pos][order],
             "sorted_entry": e_pos[order].astype(np.int32),
             "min_gap": np.array([gaps.min(initial=np.inf), rel.min(initial=np.inf)])}
+
+
+#: Parameters of the entropy view an index may store (``SearchIndex.build(entropy=True)``):
+#: tolerance 0.02 Da, no ppm, weighted, noise 1 % (the entropy search defaults).
+STORED_ENTROPY_PARAMS = (*sm._tolerance(0.02, None), True, 0.01)
+ENTROPY_KEYS = ("entropy_sorted_mz", "entropy_sorted_intensity", "entropy_sorted_flog",
+                "entropy_sorted_entry")
+
+
+def stored_entropy_view(a) -> dict[str, np.ndarray]:
+    """The default-parameter entropy view under its stored names."""
+    view = entropy_view(a, *STORED_ENTROPY_PARAMS)
+    return {"entropy_" + k: v for k, v in view.items()}
+
+
+def stored_view_consistent(arrays, n: int) -> bool:
+    """Whether a stored entropy view (if any) has equal-length arrays of entries < n."""
+    if ENTROPY_KEYS[0] not in arrays:
+        return True
+    size = arrays[ENTROPY_KEYS[0]].size
+    entries = arrays["entropy_sorted_entry"]
+    return (all(arrays[k].size == size for k in ENTROPY_KEYS)
+            and (size == 0 or int(entries.max()) < n))
 
 
 def entropy_view(a, tol_da, tol_ppm, weighted, noise) -> dict[str, np.ndarray]:

@@ -360,7 +360,9 @@ class LibraryWriter:
             pos = np.asarray(peaks[S.DS_POSITION][lo:], np.float64)
             inten = np.asarray(peaks[S.DS_INTENSITY][lo:], np.float64)
             sub_off = offsets[first_row:] - lo
-            arrays = search.SearchIndex.build(pos, inten, sub_off).to_arrays()
+            # MS/MS searches default to entropy: store its view rather than build it per process
+            arrays = search.SearchIndex.build(pos, inten, sub_off,
+                                              entropy=tech == "msms").to_arrays()
             seg = idx_grp.create_group(f"{S.SEGMENT_PREFIX}{len(idx_grp):04d}")
             seg.attrs[S.ATTR_SEGMENT_ROWS] = np.array([first_row, n_total], np.int64)
             from_peaks = []
