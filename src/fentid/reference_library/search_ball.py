@@ -1,4 +1,4 @@
-"""Ball pruning for identity-MF search (part of :mod:`fentid.reference_library.search`).
+"""Ball pruning for identity- and reverse-MF search (part of :mod:`.search`).
 
 Why: at a million library spectra the postings of one common mass (m/z 91,
 77, 43...) hold hundreds of thousands of entries, so any method that reads
@@ -9,8 +9,11 @@ ball centre (a few thousand sparse dot products through the centres' own
 inverted index), bounds every member of the balls that can still matter from
 stored per-member numbers only (angle to the centre, heaviest components),
 and scores in full only the entries whose bound reaches the N-th best factor
-found so far.  The bounds are proved in :mod:`fentid.spectra.ball_kernels`;
-the result is exactly the brute-force top list (tests compare them).
+found so far.  Reverse search has no ball bound (it ignores the unknown's
+peaks that an entry lacks, so every entry sees a different unknown) and walks
+every entry's stored components instead.  The bounds are proved in
+:mod:`fentid.spectra.ball_kernels`; the result is exactly the brute-force top
+list (tests compare them).
 """
 
 from __future__ import annotations
@@ -29,7 +32,8 @@ BALL_KEYS = ("ball_offsets", "ball_members", "ball_rho", "ball_rho_max", "ball_p
 BALL_SPLIT = 256
 _SLACK = 1e-6
 _SEED_MEMBERS = 256
-_SEED_SCORED = 64
+#: Members of the nearest balls scored in full to get a first N-th best factor (at least).
+SEED_SCORED = 64
 
 
 def build_balls(arrays: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
@@ -147,7 +151,26 @@ def consistent(arrays: dict[str, np.ndarray], n: int, n_cuts: int) -> bool:
 
 
 class BallQuery:
-    """The unknown's view for ball bounds: unit vector, centre angles, norm factors."""
+    """The unknown's view for ball bounds: unit vector, centre angles, norm factors.
+
+    Parameters
+    ----------
+    balls : dict of ndarray
+        A segment's ball arrays (:func:`build_balls`, plus ``ball_sizes``).
+    qm, qc : ndarray of int64
+        The unknown's nominal masses (ascending) and counts 1..999.
+    cut : int
+        Index into ``NORM_CUTS`` of the smallest cut at or above the unknown's lowest mass.
+    norm_cut : ndarray of float64, shape (n,)
+        Every entry's norm over peaks > 1 at or above that cut.
+
+    Attributes
+    ----------
+    ok : bool
+        False when the unknown has no peak > 1 (no bound; use another path).
+    ball_bound : ndarray of float64
+        Integer-valued upper bound of the identity factor of every member, per ball.
+    """
 
     def __init__(self, balls: dict[str, np.ndarray], qm, qc, cut: int, norm_cut: np.ndarray):
         self.b = balls
@@ -175,7 +198,6 @@ class BallQuery:
         self.phi_max = np.ascontiguousarray(balls["ball_phi_max"][cut])
         cos = np.minimum(1.0, cos * self.psi * self.phi_max)
         cos = np.where(np.isnan(cos), 1.0, cos)
-        #: integer-valued upper bound of the identity factor of every member, per ball
         self.ball_bound = np.trunc(1000.0 * (1 + cos * cos) / 2 - 0.5 + 1e-6)
 
     def members(self, balls_sel, tau: float):

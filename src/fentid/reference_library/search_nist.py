@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from fentid.reference_library.search_ball import BallQuery
+from fentid.reference_library.search_ball import SEED_SCORED, BallQuery
 from fentid.spectra import nist_kernels as nk
 
 _NIST_MODES = {
@@ -164,7 +164,7 @@ class NistSearchMixin:
     def _ball_seed(self, qm, qc, query, mode, top):
         """Score the best-bounded members of the nearest balls: (entries, factors, tau)."""
         seed, seed_bound = query.members(query.seed_balls(), 0.0)
-        k = min(seed.size, max(64, 4 * top))
+        k = min(seed.size, max(SEED_SCORED, 4 * top))
         if k < top:
             return None
         picked = seed[np.argpartition(-seed_bound, k - 1)[:k]]
