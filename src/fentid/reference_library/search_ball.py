@@ -191,14 +191,10 @@ class BallQuery:
         n_balls = balls["ball_offsets"].size - 1
         dots = bk.centre_dots(balls["ball_centre_offsets"], balls["ball_centre_ball"],
                               balls["ball_centre_val"], qm, qx, n_balls)
-        # lower bounds of the angles (dots widened for round-off)
-        self.theta = np.arccos(np.minimum(1.0, dots * (1 + _SLACK) + 1e-9))
         self.l0 = norm_cut
-        cos = np.cos(np.maximum(0.0, self.theta - balls["ball_rho_max"]))
         self.phi_max = np.ascontiguousarray(balls["ball_phi_max"][cut])
-        cos = np.minimum(1.0, cos * self.psi * self.phi_max)
-        cos = np.where(np.isnan(cos), 1.0, cos)
-        self.ball_bound = np.trunc(1000.0 * (1 + cos * cos) / 2 - 0.5 + 1e-6)
+        self.theta, self.ball_bound = bk.ball_angles(dots, balls["ball_rho_max"], self.phi_max,
+                                                     self.psi, _SLACK)
 
     def members(self, balls_sel, tau: float):
         """Entries of the selected balls whose own bound reaches ``tau``, with the bounds."""

@@ -190,6 +190,40 @@ def centre_dots(inv_off, inv_ball, inv_val, qm, qx, n_balls):
 
 
 @_jit
+def ball_angles(dots, rho_max, phi_max, psi, slack):
+    """Lower bounds of the unknown-centre angles, and each ball's identity-factor bound.
+
+    Parameters
+    ----------
+    dots : ndarray of float64, shape (K,)
+        ``q . c`` per ball (:func:`centre_dots`).
+    rho_max : ndarray of float32, shape (K,)
+        Largest member angle to the centre, per ball.
+    phi_max : ndarray of float64, shape (K,)
+        Largest member norm factor at the unknown's cut, per ball (may be inf).
+    psi : float
+        ``|u| / sqrt(U0)``.
+    slack : float
+
+    Returns
+    -------
+    theta : ndarray of float64, shape (K,)
+    bound : ndarray of float64, shape (K,)
+        Integer-valued upper bound of every member's identity factor.
+    """
+    k = dots.size
+    theta = np.empty(k)
+    bound = np.empty(k)
+    for i in range(k):
+        theta[i] = math.acos(min(1.0, dots[i] * (1 + slack) + 1e-9))
+        cos = math.cos(max(0.0, theta[i] - float(rho_max[i])))
+        scale = psi * phi_max[i]
+        cos = 1.0 if scale == np.inf else min(1.0, cos * scale)
+        bound[i] = np.trunc(1000.0 * (1 + cos * cos) / 2 - 0.5 + 1e-6)
+    return theta, bound
+
+
+@_jit
 def member_bounds(balls, moff, members, rho, row_off, row_mass, row_x, theta, qdense,
                   psi, phi_max, full, l0, tau, slack):
     """Identity-factor upper bounds of the members of some balls, kept where >= ``tau``.
