@@ -187,8 +187,8 @@ class _Segment(NistSearchMixin):
         return cls(arrays)
 
     def balls(self) -> dict[str, np.ndarray]:
-        """Ball arrays for identity search (stored, or built on first use for indexes
-        written before they existed)."""
+        """Ball arrays for identity and reverse search (stored, or built on first use for
+        indexes written before they existed)."""
         if "balls" not in self._cache:
             if all(k in self.a for k in search_ball.BALL_KEYS):
                 balls = {k: self.a[k] for k in search_ball.BALL_KEYS}
