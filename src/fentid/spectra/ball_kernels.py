@@ -43,6 +43,21 @@ def _round_up32(value):
 
 
 @_jit
+def _factor_bound(cos):
+    """Integer-valued upper bound of an identity/reverse factor from a bound of its
+    cosine term (``term2 <= 1``: ``MF <= 1000*(1 + term1)/2 - 0.5``)."""
+    return max(0.0, np.trunc(1000.0 * (1 + cos * cos) / 2 - 0.5 + 1e-6))
+
+
+@_jit
+def _with_norm_factor(cos, full_e, l0_e, slack):
+    """A bound of ``q . x`` turned into one of the NIST cosine (truncated library norm)."""
+    if l0_e <= 0:
+        return 1.0
+    return min(1.0, cos * math.sqrt(full_e / l0_e) * (1 + slack) + 1e-12)
+
+
+@_jit
 def entry_rows(lm, lc, loff):
     """Each entry's unit vector, components heaviest first.
 
@@ -219,7 +234,7 @@ def ball_angles(dots, rho_max, phi_max, psi, slack):
         cos = math.cos(max(0.0, theta[i] - float(rho_max[i])))
         scale = psi * phi_max[i]
         cos = 1.0 if scale == np.inf else min(1.0, cos * scale)
-        bound[i] = np.trunc(1000.0 * (1 + cos * cos) / 2 - 0.5 + 1e-6)
+        bound[i] = _factor_bound(cos)
     return theta, bound
 
 
@@ -316,11 +331,7 @@ def member_bounds(balls, moff, members, rho, row_off, row_mass, row_x, theta, qd
             if cos <= 0 or cos < need:
                 continue
             e = members[j]
-            if l0[e] <= 0:
-                cos = 1.0
-            else:
-                cos = min(1.0, cos * psi * math.sqrt(full[e] / l0[e]) * (1 + slack) + 1e-12)
-            value = max(0.0, np.trunc(1000.0 * (1 + cos * cos) / 2 - 0.5 + 1e-6))
+            value = _factor_bound(_with_norm_factor(cos * psi, full[e], l0[e], slack))
             if value >= tau:
                 cand[t] = e
                 bound[t] = value
@@ -409,11 +420,7 @@ def reverse_bounds(moff, members, row_off, row_mass, row_x, qdense, qcount, phi_
                 continue
             if q2 <= 0 and x2 >= 1.0 - 1e-6:
                 continue  # every component seen, none shared: the factor is 0
-            if l0[e] <= 0:
-                cos = 1.0
-            else:
-                cos = min(1.0, g * math.sqrt(full[e] / l0[e]) * (1 + slack) + 1e-12)
-            value = max(0.0, np.trunc(1000.0 * (1 + cos * cos) / 2 - 0.5 + 1e-6))
+            value = _factor_bound(_with_norm_factor(g, full[e], l0[e], slack))
             if value >= tau:
                 cand[t] = e
                 bound[t] = value
