@@ -363,7 +363,7 @@ class SearchIndex:
                       and arrays["norm_from_cut"].shape == (NORM_CUTS.size, n)
                       and ("ball_offsets" not in arrays
                            or search_ball.consistent(arrays, n, NORM_CUTS.size))
-                      and search_mz.stored_view_consistent(arrays, n))
+                      and search_mz.stored_view_consistent(arrays))
         if not consistent:
             raise LibraryError("search index arrays disagree in size; rebuild the index")
         return cls([_Segment(arrays)])

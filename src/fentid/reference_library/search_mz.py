@@ -255,14 +255,16 @@ def stored_entropy_view(a) -> dict[str, np.ndarray]:
     return {"entropy_" + k: v for k, v in view.items()}
 
 
-def stored_view_consistent(arrays, n: int) -> bool:
-    """Whether a stored entropy view (if any) has equal-length arrays of entries < n."""
+def stored_view_consistent(arrays) -> bool:
+    """Whether a stored entropy view (if any) has equally long arrays.
+
+    Sizes only, like the other index checks: reading the entries to check their
+    range would load the whole view at open (the library checksum covers content).
+    """
     if ENTROPY_KEYS[0] not in arrays:
         return True
     size = arrays[ENTROPY_KEYS[0]].size
-    entries = arrays["entropy_sorted_entry"]
-    return (all(arrays[k].size == size for k in ENTROPY_KEYS)
-            and (size == 0 or int(entries.max()) < n))
+    return all(arrays[k].size == size for k in ENTROPY_KEYS)
 
 
 def entropy_view(a, tol_da, tol_ppm, weighted, noise) -> dict[str, np.ndarray]:

@@ -153,12 +153,11 @@ class NistSearchMixin:
 
     def _ball_query(self, qm, qc):
         """The unknown's :class:`BallQuery`, or None where ball bounds do not apply."""
-        balls = self.balls()
         cut = int(np.searchsorted(NORM_CUTS, qm[0], side="left"))
-        if balls is None or cut >= NORM_CUTS.size:
-            return None
-        query = BallQuery(balls, np.asarray(qm, np.int64), np.asarray(qc, np.int64), cut,
-                          self.a["norm_from_cut"][cut])
+        if cut >= NORM_CUTS.size:
+            return None  # no stored norm bounds an unknown starting this high
+        query = BallQuery(self.balls(), np.asarray(qm, np.int64), np.asarray(qc, np.int64),
+                          cut, self.a["norm_from_cut"][cut])
         return query if query.ok else None
 
     def _ball_seed(self, qm, qc, query, mode, top):
@@ -173,6 +172,12 @@ class NistSearchMixin:
         if np.count_nonzero(picked_score > 0) < top:
             return None
         return picked.astype(np.int64), picked_score, float(np.sort(picked_score)[::-1][top - 1])
+
+    def _ball_finish(self, qm, qc, mode, top, cand, bound, picked, picked_score):
+        """Score the bounded candidates (less those the seed scored) in bound order."""
+        fresh = ~np.isin(cand, picked)
+        self.stats["candidates"] = int(np.count_nonzero(fresh) + picked.size)
+        return self._evaluate(qm, qc, mode, top, cand[fresh], bound[fresh], picked, picked_score)
 
     def _reverse_balls(self, qm, qc, top):
         """Reverse MF top list from the per-entry walk bound of :func:`.reverse_bounds`.
@@ -193,9 +198,7 @@ class NistSearchMixin:
         cand, bound = query.reverse_members(tau)
         if cand.size > _BALL_CAND_MAX * self.n:
             return None
-        fresh = ~np.isin(cand, picked)
-        self.stats["candidates"] = int(np.count_nonzero(fresh) + picked.size)
-        return self._evaluate(qm, qc, mode, top, cand[fresh], bound[fresh], picked, picked_score)
+        return self._ball_finish(qm, qc, mode, top, cand, bound, picked, picked_score)
 
     def _identity_balls(self, qm, qc, top):
         """Identity MF top list from ball bounds (:mod:`.search_ball`); None if they cannot help.
@@ -222,11 +225,8 @@ class NistSearchMixin:
         cand, bound = query.members(opened, tau)
         if cand.size > _BALL_CAND_MAX * self.n:
             return None
-        fresh = ~np.isin(cand, picked)
-        cand, bound = cand[fresh], bound[fresh]
-        self.stats["candidates"] = int(cand.size + picked.size)
-        return self._evaluate(qm, qc, _NIST_MODES["identity"], top, cand, bound, picked,
-                              picked_score)
+        return self._ball_finish(qm, qc, _NIST_MODES["identity"], top, cand, bound, picked,
+                                 picked_score)
 
     def _identity_maxscore(self, qm, qc, top):
         """Identity MF top list touching only the postings of the heaviest query peaks.
