@@ -13,9 +13,9 @@ How it stays fast and exact
   touches only the postings of its own masses: one vectorised scatter-add
   gives ``sum(w1u*w1l)``, ``n1`` and the norm corrections, hence the exact
   cosine ``term1`` for every candidate.  Because ``term2 <= 1`` and
-  ``n2 <= n1 - 1``, ``MF <= 1000*(n1*term1 + n1 - 1)/(2*n1 - 1) - 0.5`` (a true
-  upper bound, widened by 1e-6 relative for float round-off).  Candidates are
-  then evaluated in full (the compiled walk
+  ``n2 <= n1 - 1``, ``MF <= floor(1000*(n1*term1 + n1 - 1)/(2*n1 - 1))`` (the
+  factor is ``round(x - 0.5) = floor(x)``; a true upper bound, widened by 1e-6
+  relative for float round-off).  Candidates are then evaluated in full (the compiled walk
   :func:`~fentid.spectra.nist_kernels.score_rows`, which
   :func:`~fentid.spectra.scores_ms.nist_factors_many` also uses) in decreasing
   bound order, only while a bound can still beat the current N-th best.

@@ -69,17 +69,19 @@ class NistSearchMixin:
         """Entries sharing a peak with the query and an upper bound of their factor.
 
         Exact ``term1`` and ``n1`` from the postings; ``term2 <= 1`` and
-        ``n2 <= n1 - 1`` give ``MF <= 1000*(n1*term1 + n1 - 1)/(2*n1 - 1) - 0.5``.
+        ``n2 <= n1 - 1`` give ``MF <= floor(1000*(n1*term1 + n1 - 1)/(2*n1 - 1))``
+        (the factor is ``round(x - 0.5) = floor(x)``).
         """
         cand, dot, n1, norm_u, norm_l = self._nist_sums(qm, qc, mode)
         denom = norm_u * norm_l
         t1 = np.where(denom > 0, dot * dot / np.where(denom > 0, denom, 1), 0.0)
         t1 = np.minimum(1.0, t1 * (1 + _BOUND_SLACK) + 1e-12)
         if mode["ratio"]:
-            raw = 1000.0 * (n1 * t1 + n1 - 1) / (2 * n1 - 1) - 0.5
+            raw = 1000.0 * (n1 * t1 + n1 - 1) / (2 * n1 - 1)
         else:
-            raw = 1000.0 * t1 - 0.5
-        return cand, np.maximum(0.0, np.trunc(raw + 1e-6))
+            raw = 1000.0 * t1
+        # the reported factor is round(raw - 0.5) = floor(raw), at most 999
+        return cand, np.clip(np.floor(raw + 1e-6), 0.0, 999.0)
 
     def _evaluate(self, qm, qc, mode, top, cand, bound, best_idx, best_score):
         """Score candidates in full, best bound first, while a bound can still enter the top."""
@@ -218,7 +220,7 @@ class NistSearchMixin:
         opened = np.flatnonzero(query.ball_bound >= tau)
         sizes = query.b["ball_sizes"]
         # a low tau (few close relatives in the library) opens most balls; the bound
-        # MF <= 1000*(1 + term1)/2 - 0.5 cannot go below 500; the postings paths are
+        # MF <= floor(1000*(1 + term1)/2) cannot go below 500; the postings paths are
         # then cheaper than scoring most of the library in full
         if sizes[opened].sum() > _BALL_OPEN_MAX * self.n:
             return None
@@ -234,7 +236,7 @@ class NistSearchMixin:
         With ``U0 = sum(m*Iu, Iu > 1) <= sum(w1u^2)`` and ``S`` the lighter query
         peaks, Cauchy-Schwarz gives ``cos <= dot_E / sqrt(U0 * Nl) + sqrt(U_S / U0)``
         (``dot_E`` over the heavier peaks ``E``, ``Nl`` the library norm, bounded
-        below per entry by a stored table), and ``MF <= 1000*(1 + cos^2)/2 - 0.5``;
+        below per entry by a stored table), and ``MF <= floor(1000*(1 + cos^2)/2)``;
         entries inside the postings of ``E`` get the tighter bound that also uses
         their library weight on ``E`` (:func:`fentid.spectra.nist_kernels.maxscore_bounds`).
         A first pass over the heaviest peaks scores a few promising entries to get
@@ -304,7 +306,7 @@ class NistSearchMixin:
         if np.count_nonzero(picked_score > 0) < top:
             return None
         tau = float(np.sort(picked_score)[::-1][top - 1])
-        t_min = (2 * (tau + 0.5 - 1e-9) / 1000 - 1) * (1 - _BOUND_SLACK) - 1e-12
+        t_min = (2 * (tau - 1e-9) / 1000 - 1) * (1 - _BOUND_SLACK) - 1e-12
         if t_min <= 0:
             return None
         below = rest < t_min * u0
@@ -360,7 +362,7 @@ class NistSearchMixin:
         (candidates, bound) or None
             Entries in the postings of ``E`` and their bounds
             (:func:`fentid.spectra.nist_kernels.maxscore_bounds`); every other
-            entry has ``MF <= 1000*(1 + u_s/u0)/2 - 0.5``.  None when the stored
+            entry has ``MF <= floor(1000*(1 + u_s/u0)/2)``.  None when the stored
             norm table cannot bound this query (lowest mass above the last cut).
         """
         cut = int(np.searchsorted(NORM_CUTS, qm[0], side="left"))

@@ -19,7 +19,7 @@ lowest mass, count-1 peaks only where they contribute); with
 ``U0 = sum(m*Iu, Iu > 1)`` and ``L0`` the entry's stored norm over peaks > 1
 above a mass cut at or above the unknown's lowest mass,
 ``sqrt(term1) <= (|u| / sqrt(U0)) * (|l| / sqrt(L0)) * (q . x)``, and
-``MF <= 1000*(1 + term1)/2 - 0.5`` (``term2 <= 1``, see
+``MF <= floor(1000*(1 + term1)/2)`` (``term2 <= 1``, see
 :mod:`fentid.reference_library.search_nist`).  All stored float32 values are
 rounded towards the safe side and every bound is widened by a relative slack.
 """
@@ -45,8 +45,9 @@ def _round_up32(value):
 @_jit
 def _factor_bound(cos):
     """Integer-valued upper bound of an identity/reverse factor from a bound of its
-    cosine term (``term2 <= 1``: ``MF <= 1000*(1 + term1)/2 - 0.5``)."""
-    return max(0.0, np.trunc(1000.0 * (1 + cos * cos) / 2 - 0.5 + 1e-6))
+    cosine term (``term2 <= 1``: ``MF <= round(1000*(1 + term1)/2 - 0.5)``, which is
+    ``floor(1000*(1 + term1)/2)``)."""
+    return min(999.0, max(0.0, np.floor(1000.0 * (1 + cos * cos) / 2 + 1e-6)))
 
 
 @_jit
@@ -285,7 +286,7 @@ def member_bounds(balls, moff, members, rho, row_off, row_mass, row_x, theta, qd
     ``q . x`` itself); and only then the member's own norm factor (a random
     read of ``full`` and ``l0``).
     """
-    t_need = 2 * (tau + 0.5 - 1e-6) / 1000.0 - 1
+    t_need = 2 * (tau - 1e-6) / 1000.0 - 1
     c_need = math.sqrt(t_need) * (1 - 4 * slack) if t_need > 0 else 0.0
     total = 0
     for i in range(balls.size):
@@ -374,7 +375,7 @@ def reverse_bounds(moff, members, row_off, row_mass, row_x, qdense, qcount, phi_
     cand : ndarray of int64
     bound : ndarray of float64
     """
-    t_need = 2 * (tau + 0.5 - 1e-6) / 1000.0 - 1
+    t_need = 2 * (tau - 1e-6) / 1000.0 - 1
     c_need = math.sqrt(t_need) * (1 - 4 * slack) if t_need > 0 else 0.0
     cand = np.empty(members.size, np.int64)
     bound = np.empty(members.size)

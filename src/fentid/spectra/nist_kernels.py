@@ -56,7 +56,8 @@ def _jit(fn):
         return njit(cache=False, nogil=True)(fn)
 
 
-_TRUNC_EPS = 1e-9  # as scores_ms._TRUNC_EPS: same integer for float round-off
+_ROUND_EPS = 1e-9  # as scores_ms._ROUND_EPS: same integer for float round-off
+_NIST_MAX = 999.0
 
 
 _SQRT_COUNT = np.sqrt(np.arange(1000, dtype=np.float64))  # sqrt(I) of counts 0..999
@@ -112,11 +113,12 @@ def _finish(dot, norm_u, norm_l, n1, sum_mr, sum_m, n2):
     if n2 > 0:
         term2 = sum_mr / sum_m
         mixed = (n1 * term1 + n2 * term2) / (n1 + n2)
-        raw = 1000.0 * mixed - 0.5
+        raw = 1000.0 * mixed
     else:
-        raw = 1000.0 * term1 - 0.5
-    v = raw + _TRUNC_EPS
-    return float(np.int64(v)) if v >= 1.0 else 0.0
+        raw = 1000.0 * term1
+    # the reported factor is round(raw - 0.5) half up, i.e. floor(raw), 0..999
+    v = raw + _ROUND_EPS
+    return min(_NIST_MAX, float(np.int64(v))) if v >= 1.0 else 0.0
 
 
 @_jit
@@ -126,7 +128,7 @@ def _term1_bound(dot, norm_u, norm_l, n1):
     if n1 <= 0 or denom <= 0:
         return 0.0
     t1 = min(1.0, dot * dot / denom * (1 + 1e-9))
-    return np.trunc(1000.0 * (n1 * t1 + n1 - 1) / (2 * n1 - 1) - 0.5 + 1e-6)
+    return min(_NIST_MAX, np.floor(1000.0 * (n1 * t1 + n1 - 1) / (2 * n1 - 1) + 1e-6))
 
 
 @_jit
@@ -210,8 +212,9 @@ def score_rows(qv, qs, cq, total_u, qmin, lm, lc, loff, rows, reverse, mass_weig
             if a > 0:
                 if a <= 1 and b <= 1:
                     continue
-                # unknown-only peaks > 1 between the two break the chain (identity)
-                if linked and (reverse or cq[min(m, csize)] - cq[min(pm + 1, csize)] == 0):
+                # unknown-only peaks > 1 between the two break the chain (reverse too:
+                # NIST leaves them out of the norms only)
+                if linked and cq[min(m, csize)] - cq[min(pm + 1, csize)] == 0:
                     ru = sqrt_count[a] / sqrt_count[pa]
                     rl = sqrt_count[b] / sqrt_count[pb]
                     sum_mr += m * min(ru / rl, rl / ru)
@@ -315,7 +318,7 @@ def maxscore_bounds(touched, dot, lib, nl_low, nl_high, nl_extra, u0, u_s, tau, 
     ``Nl - L``) gives ``cos <= g(1/Nl)``, ``g(t) = A sqrt(t) + B sqrt(1 - L t)``.
     ``g`` is concave in ``t``, so its maximum over ``Nl`` in
     ``[max(nl_low, L), nl_high]`` is at the stationary point clipped to that
-    interval; then ``MF <= 1000 * (1 + cos^2) / 2 - 0.5``.
+    interval; then ``MF <= 1000 * (1 + cos^2) / 2`` (rounded).
 
     Parameters
     ----------
@@ -346,8 +349,8 @@ def maxscore_bounds(touched, dot, lib, nl_low, nl_high, nl_extra, u0, u_s, tau, 
     k = 0
     b = math.sqrt(u_s / u0)
     # quick rejection with the looser cos <= A/sqrt(low) + B (no square roots):
-    # MF >= tau needs cos^2 >= 2*(tau + 0.5)/1000 - 1, so A >= (c_min - B)*sqrt(low)
-    t_need = 2 * (tau + 0.5 - 1e-6) / 1000.0 - 1
+    # MF >= tau needs cos^2 >= 2*tau/1000 - 1, so A >= (c_min - B)*sqrt(low)
+    t_need = 2 * (tau - 1e-6) / 1000.0 - 1
     c_min = math.sqrt(t_need) * (1 - 4 * slack) if t_need > 0 else 0.0
     gap = c_min - b
     inv_u0 = (1 + slack) * (1 + slack) / u0
@@ -373,7 +376,7 @@ def maxscore_bounds(touched, dot, lib, nl_low, nl_high, nl_extra, u0, u_s, tau, 
             cos = a * math.sqrt(t) + b * math.sqrt(max(0.0, 1.0 - big_l * t))
             cos = cos * (1 + slack) + 1e-12
         t1 = min(1.0, cos * cos)
-        value = max(0.0, np.trunc(1000.0 * (1 + t1) / 2 - 0.5 + 1e-6))
+        value = min(_NIST_MAX, max(0.0, np.floor(1000.0 * (1 + t1) / 2 + 1e-6)))
         if value >= tau:
             cand[k] = e
             bound[k] = value

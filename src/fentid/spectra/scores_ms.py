@@ -33,12 +33,17 @@ Implemented from the published clean-room description of NIST MS Search's
    ``term1 = sum(w1u*w1l)^2 / (sum(w1u^2) * sum(w1l^2))``,
    ``term2 = sum(m*r) / sum(m)``,
    ``MF = 1000 * (n1*term1 + n2*term2) / (n1 + n2) - 0.5`` (``1000*term1 - 0.5``
-   when ``n2 == 0``).  The reported factor is that value truncated to an
-   integer and floored at 0, so a spectrum against itself scores 999 and
-   disjoint spectra 0, as NIST MS Search reports them.
+   when ``n2 == 0``).  The reported factor is that value *rounded* to the
+   nearest integer (half up), floored at 0 and capped at 999, so a spectrum
+   against itself scores 999 and disjoint spectra 0.  Rounding, not
+   truncation, is what NIST MS Search 2.4 reports: its own hit list in
+   ``shared/data/ms/NIST-MS-Search-peer`` is reproduced exactly (truncation put
+   half of those values one low).  ``round(x - 0.5)`` is ``floor(x)``.
 
 The reverse factor ignores peaks of the unknown absent from the library
-spectrum (they neither add nor break the chain).  The simple similarity factor
+spectrum in the norms, but such a peak (intensity > 1) still breaks the ratio
+chain, as in the identity factor (with the chain running on, NIST's reverse
+values on the peer set are missed by up to 16).  The simple similarity factor
 uses ``w1 = sqrt(I)`` and no ratio term (``1000*term1 - 0.5``).
 
 Weighted cosine
@@ -79,9 +84,11 @@ NIST_BASE = 999
 #: NIST GC-MS (Stein & Scott, JASMS 1994: m^3 I^0.6), MassBank (m^2 I^0.5),
 #: plain square-root intensities (m^0 I^0.5).
 COSINE_PRESETS = {"nist_gc": (3.0, 0.6), "massbank": (2.0, 0.5), "sqrt": (0.0, 0.5)}
-# Guards the integer truncation of the MF against float round-off, so that two
+#: Largest reported NIST factor (a spectrum against itself).
+NIST_MAX = 999.0
+# Guards the integer rounding of the MF against float round-off, so that two
 # summation orders of the same sums report the same integer.
-_TRUNC_EPS = 1e-9
+_ROUND_EPS = 1e-9
 
 
 # ----------------------------------------------------------------------------------
@@ -153,7 +160,8 @@ def finish_match_factor(dot, norm_u, norm_l, n1, sum_mr, sum_m, n2) -> np.ndarra
     Returns
     -------
     ndarray of float64
-        ``max(0, trunc(MF))``, integer-valued.
+        ``MF`` rounded half up, clipped to 0..999: ``min(999, floor(MF + 0.5))``,
+        integer-valued.
     """
     dot, norm_u, norm_l = (np.asarray(v, dtype=np.float64) for v in (dot, norm_u, norm_l))
     n1 = np.asarray(n1, dtype=np.float64)
@@ -163,8 +171,9 @@ def finish_match_factor(dot, norm_u, norm_l, n1, sum_mr, sum_m, n2) -> np.ndarra
         term1 = np.where((n1 > 0) & (denom > 0), dot * dot / np.where(denom > 0, denom, 1), 0.0)
         term2 = np.where(n2 > 0, np.asarray(sum_mr, float) / np.where(n2 > 0, sum_m, 1), 0.0)
         mixed = (n1 * term1 + n2 * term2) / np.where(n1 + n2 > 0, n1 + n2, 1)
-    raw = np.where(n2 > 0, 1000.0 * mixed, 1000.0 * term1) - 0.5
-    return np.maximum(0.0, np.trunc(raw + _TRUNC_EPS)) + 0.0  # + 0.0: no -0.0
+    # round(1000*x - 0.5) half up is floor(1000*x)
+    raw = np.where(n2 > 0, 1000.0 * mixed, 1000.0 * term1)
+    return np.clip(np.floor(raw + _ROUND_EPS), 0.0, NIST_MAX) + 0.0  # + 0.0: no -0.0
 
 
 def _nist_walk(mu, iu, ml, il, *, reverse: bool, mass_weighted: bool, ratio: bool):
@@ -196,8 +205,9 @@ def _nist_walk(mu, iu, ml, il, *, reverse: bool, mass_weighted: bool, ratio: boo
                 sum_m += m
                 n2 += 1
             prev = (a, b)
-        elif a > 1 and not reverse:
-            norm_u += w * a
+        elif a > 1:
+            if not reverse:  # reverse: absent from the norms, but it breaks the chain
+                norm_u += w * a
             prev = None
         elif b > 1:
             norm_l += w * b
