@@ -15,7 +15,7 @@ Baselines measured in the same run:
   needs tens of GB at 1M).
 
 Also measured: fentid's real search path (library file written by the library writer,
-opened in a fresh process, :class:`fentid.identify.LibrarySearcher`) at the largest size.
+opened in a fresh process, :class:`fentid.searching.LibrarySearcher`) at the largest size.
 
 Run: ``python benchmarks/bench_search.py [--sizes 10000 100000 1000000] [--queries 20]
 [--real-path N] [--verify]``.
@@ -227,7 +227,8 @@ SEARCH_SCRIPT = """
 import json, statistics, sys, time
 t0 = time.perf_counter()
 import numpy as np
-from fentid.identify import Component, LibrarySearcher
+from fentid.components import Component
+from fentid.searching import LibrarySearcher
 from fentid.spectra import scores_ms as sm
 from fentid.spectra.model import PeakList
 q = np.load(sys.argv[2])

@@ -22,8 +22,10 @@ from tests.library_fixtures import (  # noqa: F401 (pytest fixtures without "_fi
     swgdrug_lib_fixture,
 )
 
-HIT_KEYS = {"rank", "entry_id", "compound", "inchikey", "score", "mf", "rmf", "source_record"}
-CONCLUSION_KEYS = {"status", "compound", "inchikey", "isomer_group", "reason"}
+HIT_KEYS = {"rank", "entry_id", "compound", "record_name", "inchikey", "score", "mf", "rmf",
+            "source_record", "source", "licence", "evidence"}
+CONCLUSION_KEYS = {"status", "compound", "inchikey", "record_name", "isomer_group", "reason",
+                   "candidates", "rule", "limitations", "stereo_isomers"}
 STATUSES = {"identified", "isomer_group", "tentative", "no_match"}
 
 HP_MS = FORMATS / "netcdf_andi/HP_MS.CDF"
@@ -124,9 +126,18 @@ def test_identify_text_is_the_default_and_out_writes_the_file(gcms_reports, swgd
     text = proc.stdout
     assert not text.lstrip().startswith("{")
     assert str(HP_MS) in text and report["samples"][0]["sha256"] in text
-    assert text.count("Conclusion:") == len(report["components"])
+    # the summary counts every component; unmatched ones share one line, the rest get a block
+    counts = report["summary"]["counts"]
+    assert sum(counts.values()) == len(report["components"])
+    assert f"components: {len(report['components'])} (" in text
+    quiet = [c for c in report["components"] if c["conclusion"]["status"] == "no_match"]
+    assert text.count("Conclusion:") == len(report["components"]) - len(quiet)
+    if quiet:
+        assert f"No match ({len(quiet)} components)" in text
     for comp in report["components"]:
-        assert comp["conclusion"]["status"].upper() in text
+        if comp["conclusion"]["status"] != "no_match":
+            assert comp["conclusion"]["status"].upper() in text
+    assert "NO_MATCH: -" not in text and "[, ]" not in text
     assert "SWGDRUG" in text
 
     out = tmp_path / "report.json"
@@ -219,7 +230,7 @@ def test_bad_input_is_one_line_and_exit_2(command, kind, tmp_path, swgdrug_lib):
 
 def test_conclusion_does_not_depend_on_how_many_hits_are_shown(swgdrug_lib):
     """A rival within the replicate spread counts even when the report shows one hit."""
-    from fentid.identify import identify_samples
+    from fentid.pipeline import identify_samples
 
     query = MS / "NIST-FentanylClassifier/ExampleQuerySpectra/FentanylReplicates/250541.MSP"
     shown_one = identify_samples([query], swgdrug_lib, top=1)["components"][0]

@@ -26,7 +26,8 @@ from tests.library_fixtures import (
 )
 
 QUERY_DIR = "NIST-FentanylClassifier/ExampleQuerySpectra/"
-HIT_KEYS = {"rank", "entry_id", "compound", "inchikey", "score", "mf", "rmf", "source_record"}
+HIT_KEYS = {"rank", "entry_id", "compound", "record_name", "inchikey", "score", "mf", "rmf",
+            "source_record", "source", "licence", "evidence"}
 TOP = 10
 
 
@@ -61,7 +62,14 @@ def search_json(swgdrug_lib):
     proc = run_cli("search", *[MS / r["file"] for r in REPLICATES], "--library", swgdrug_lib,
                    "--top", str(TOP), "--json")
     assert proc.returncode == 0, proc.stderr
-    return json.loads(proc.stdout)
+    out = json.loads(proc.stdout)
+    assert set(out) == {"library", "results", "problems"} and out["problems"] == []
+    # the report names the library it used and its checksum
+    with Library.open(swgdrug_lib) as lib:
+        assert out["library"]["checksum"] == lib.checksum
+        assert out["library"]["library_version"] == lib.library_version
+    assert out["library"]["path"] == str(swgdrug_lib) and out["library"]["default"] is False
+    return out["results"]
 
 
 def _peaklist(mz, intensity) -> PeakList:
@@ -157,7 +165,7 @@ def test_every_algorithm_runs_and_scores_descend(algorithm, swgdrug_lib, swgdrug
     proc = run_cli("search", query_file, "--library", swgdrug_lib, "--algorithm", algorithm,
                    "--top", "5", "--json")
     assert proc.returncode == 0, proc.stderr
-    (result,) = json.loads(proc.stdout)
+    (result,) = json.loads(proc.stdout)["results"]
     hits = result["hits"]
     assert [h["rank"] for h in hits] == [1, 2, 3, 4, 5]
     scores = [h["score"] for h in hits]
@@ -176,6 +184,8 @@ def test_text_output_lists_hits(swgdrug_lib):
     assert proc.returncode == 0, proc.stderr
     assert not proc.stdout.lstrip().startswith("[")
     lines = proc.stdout.splitlines()
+    assert lines[0].startswith(f"Library: {swgdrug_lib}") and "checksum" in lines[0]
+    lines = lines[1:]
     assert lines[0].startswith("Fentanyl") and "1." in lines[1] and "Fentanyl" in lines[1]
     assert len([ln for ln in lines if ln.strip()[:2] in ("1.", "2.", "3.")]) == 3
 
@@ -192,14 +202,14 @@ def test_massbank_ei_records_find_their_compound(swgdrug_lib):
     """MassBank record files as queries.  Records listing at least 10 peaks rank the true
     compound first; abbreviated ones (promethazine's lists 8 peaks from m/z 72 up) may not,
     but are never concluded ``identified`` as another compound."""
-    from fentid.identify import identify_samples
+    from fentid.pipeline import identify_samples
 
     rows = _massbank_ei_rows()
     assert len(rows) == 11
     proc = run_cli("search", *[MS / r["file"] for r in rows], "--library", swgdrug_lib,
                    "--top", "5", "--json")
     assert proc.returncode == 0, proc.stderr
-    results = json.loads(proc.stdout)
+    results = json.loads(proc.stdout)["results"]
     assert len(results) == len(rows)
     for row, result in zip(rows, results, strict=True):
         assert all(set(h) == HIT_KEYS for h in result["hits"])

@@ -14,7 +14,7 @@ import pytest
 from rdkit import Chem
 
 from fentid.conclude import POLICIES
-from fentid.identify import identify_samples
+from fentid.pipeline import identify_samples
 from tests.conftest import FORMATS, run_cli
 from tests.library_fixtures import (  # noqa: F401 (pytest fixtures without "_fixture")
     ASICS_REFS,
@@ -126,7 +126,7 @@ def test_library_add_takes_a_measured_bruker_fid(tmp_path):
 
 
 def test_solvent_and_standard_signals_are_left_out_of_nmr_search():
-    from fentid.identify import without_solvent
+    from fentid.searching import without_solvent
     from fentid.spectra.model import PeakList
 
     peaks = PeakList([0.0, 1.90, 4.79, 7.26, 7.35], [5.0, 1.0, 9.0, 2.0, 1.0], unit="ppm",

@@ -62,42 +62,70 @@ def cmd_info(args) -> int:
     return status
 
 
+def _report_problems(problems: list[dict]) -> int:
+    """Unreadable records on stderr, one line each; EXIT_BAD_INPUT when there are any."""
+    for p in problems:
+        where = f"record {p['record']}" + (f" ({p['name']})" if p.get("name") else "")
+        sys.stderr.write(f"fentid: error: {p['file']}: {where}: {p['reason']}\n")
+    return EXIT_BAD_INPUT if problems else EXIT_OK
+
+
 def cmd_peaks(args) -> int:
-    from fentid import identify
+    from fentid import components
 
+    status = EXIT_OK
     for path in args.paths:
-        report = identify.peaks_report(path, snr=args.snr,
-                                       min_relative_height=args.min_relative_height)
-        _emit(report, args.json, identify.format_peaks_text)
-    return EXIT_OK
+        report = components.peaks_report(path, snr=args.snr,
+                                         min_relative_height=args.min_relative_height)
+        _emit(report, args.json, components.format_peaks_text)
+        problems = [{"file": report["path"], **p} for p in report.get("problems", ())]
+        status = max(status, _report_problems(problems))
+    return status
 
-
-# --- search / identify ------------------------------------------------------------------
 
 def cmd_search(args) -> int:
-    from fentid import identify
+    from fentid import pipeline
 
-    results = identify.search_files(
+    results, problems, lib = pipeline.search(
         args.queries, library=args.library, algorithm=args.algorithm, top=args.top,
         progress=_progress(args))
-    _emit(results, args.json, identify.format_search_text)
-    return EXIT_OK
+    if args.json:
+        _emit({"library": lib.to_dict(), "results": results, "problems": problems}, True,
+              None)
+    else:
+        default = " (fentid's default library)" if lib.default else ""
+        sys.stdout.write(f"Library: {lib.path}{default}, version {lib.library_version}, "
+                         f"checksum {lib.checksum[:16]}\n")
+        sys.stdout.write(pipeline.format_search_text(results))
+    return _report_problems(problems)
 
 
 def cmd_identify(args) -> int:
-    from fentid import identify
+    from fentid import pipeline
 
-    report = identify.identify_samples(args.samples, library=args.library,
-                                       algorithm=args.algorithm, top=args.top,
-                                       progress=_progress(args))
-    text = (json.dumps(report, indent=2, default=_json_default) + "\n" if args.json
-            else identify.format_identify_text(report))
+    report = pipeline.identify(args.samples, library=args.library, algorithm=args.algorithm,
+                               top=args.top, progress=_progress(args))
+    text = (json.dumps(report.to_dict(), indent=2, default=_json_default) + "\n" if args.json
+            else report.to_text())
     if args.out:
-        with open(args.out, "w", encoding="utf-8") as fh:
-            fh.write(text)
+        _write_out(args.out, text)
     else:
         sys.stdout.write(text)
-    return EXIT_OK
+    return _report_problems(report.problems)
+
+
+def _write_out(path: str, text: str) -> None:
+    """Write a report file atomically, or say plainly why it cannot be written."""
+    import tempfile
+
+    folder = os.path.dirname(os.path.abspath(path))
+    try:
+        fd, tmp = tempfile.mkstemp(dir=folder, prefix=".fentid-", suffix=".tmp")
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write(text)
+        os.replace(tmp, path)
+    except OSError as exc:
+        raise FentidError(f"cannot write the report: {exc.strerror or exc}", path) from None
 
 
 def _progress(args):
@@ -165,6 +193,14 @@ def _add_library_parser(sub) -> None:
     p.add_argument("--reason", required=True)
     p.add_argument("--curator", default=None)
 
+    p = lsub.add_parser("reassign", help="attach an entry to another compound (audited)")
+    p.add_argument("lib")
+    p.add_argument("entry_id")
+    p.add_argument("--compound", required=True, help="catalog or library name, InChIKey or SMILES")
+    p.add_argument("--reason", required=True)
+    p.add_argument("--curator", default=None)
+    p.add_argument("--json", action="store_true")
+
     p = lsub.add_parser("export", help="write entries to an exchange format")
     p.add_argument("lib")
     p.add_argument("out")
@@ -177,6 +213,10 @@ def _add_library_parser(sub) -> None:
     p = lsub.add_parser("history", help="the audit trail")
     p.add_argument("lib")
     p.add_argument("--json", action="store_true")
+
+
+LIBRARY_HELP = ("reference library file (default: $FENTID_LIBRARY, the config file's "
+                "'library', else the library shipped with fentid)")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -204,7 +244,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("search", help="search spectra from files against a library")
     p.add_argument("queries", nargs="+", metavar="QUERY_FILE")
-    p.add_argument("--library", required=True)
+    p.add_argument("--library", default=None, help=LIBRARY_HELP)
     p.add_argument("--algorithm", default=None,
                    choices=["identity", "reverse", "similarity", "cosine", "entropy"],
                    help="score (default: identity for EI, entropy for MS/MS; NMR peak lists "
@@ -215,7 +255,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("identify", help="read, process, search and conclude, with a report")
     p.add_argument("samples", nargs="+", metavar="SAMPLE")
-    p.add_argument("--library", required=True)
+    p.add_argument("--library", default=None, help=LIBRARY_HELP)
     p.add_argument("--json", action="store_true")
     p.add_argument("--out", default=None, help="write the report to this file")
     p.add_argument("--algorithm", default=None,

@@ -43,9 +43,9 @@ from fentid.reference_library.validate import (
     same_formula,
     structure_facts,
 )
+from fentid.spectra.technique import technique_of
 
 EXIT_OK, EXIT_BAD_INPUT = 0, 2
-_NUCLEUS_TECH = {"1H": "nmr_1h", "13C": "nmr_13c", "19F": "nmr_19f"}
 
 
 @dataclass
@@ -77,40 +77,6 @@ class ImportReport:
 
 
 # --- turning driver items into library records ----------------------------------------------
-
-def technique_of(item) -> str:
-    """Library technique of a driver item (ei, ms1, msms, nmr_1h, nmr_13c, nmr_19f).
-
-    Raises
-    ------
-    ValidationError
-        For items that are not a peak list or stick spectrum (FIDs, runs, profile spectra).
-    """
-    from fentid.spectra.model import Fid, PeakList, Run, Spectrum
-
-    if isinstance(item, Fid):
-        raise ValidationError("raw NMR FID: process it and pick peaks before adding it")
-    if isinstance(item, Run):
-        raise ValidationError("a GC/LC-MS run holds many scans: extract the component "
-                              "spectrum (fentid peaks) and add that")
-    if not isinstance(item, Spectrum | PeakList):
-        raise ValidationError(f"cannot store a {type(item).__name__}")
-    meta = item.metadata
-    if item.technique == "nmr":
-        tech = _NUCLEUS_TECH.get(item.nucleus or "")
-        if tech is None:
-            raise ValidationError(f"nucleus {item.nucleus!r} is not stored (1H, 13C, 19F)")
-        if isinstance(item, Spectrum) and not item.centroided:
-            raise ValidationError("NMR profile spectrum without a peak list: pick peaks first")
-        return tech
-    if isinstance(item, Spectrum) and not item.centroided:
-        raise ValidationError("profile (not centroided) mass spectrum: centroid it first")
-    level = meta.get("ms_level") or 1
-    if level >= 2 or _finite(meta.get("precursor_mz")):
-        return "msms"
-    ion = (meta.get("ionization") or "").upper()
-    return "ei" if (not ion or ("EI" in ion.replace("ESI", ""))) else "ms1"
-
 
 def _finite(value) -> bool:
     try:
@@ -332,7 +298,7 @@ def _single_record(ds, file):
     spectrum, a GC-MS run) is processed and picked as ``fentid identify`` does, and must
     give exactly one component.
     """
-    from fentid import identify
+    from fentid.components import components_of
 
     if len(ds.items) == 1:
         try:
@@ -340,7 +306,7 @@ def _single_record(ds, file):
             return ds.items[0], None
         except ValidationError:
             pass  # needs processing first
-    components = identify.components_of(ds)
+    components = components_of(ds)
     if len(components) != 1:
         raise ValidationError(f"gives {len(components)} spectra after processing; `library "
                               "add` takes one (use `library import` for files of many)", file)
@@ -498,6 +464,25 @@ def cli_remove(args, emit, progress=None) -> int:
         w.retire(entry_id, args.reason)
     sys.stdout.write(f"retired entry {entry_id} (kept in the file, excluded from search): "
                      f"{args.reason}\n")
+    return EXIT_OK
+
+
+def reassign_entry(lib_path, entry_id: int, compound: str, reason: str,
+                   curator: str | None = None) -> dict:
+    """Attach entry ``entry_id`` to ``compound`` (name, synonym, InChIKey or a new SMILES);
+    audited with the old and new compound and the reason."""
+    if not reason.strip():
+        raise LibraryError("a reassignment needs a reason (--reason)", lib_path)
+    with edit(lib_path, curator) as w:
+        row = resolve_compound_arg(w, compound)
+        return w.reassign(entry_id, row, reason)
+
+
+def cli_reassign(args, emit, progress=None) -> int:
+    done = reassign_entry(args.lib, _entry_id(args), args.compound, args.reason,
+                          curator=_curator(args))
+    emit(done, args.json, lambda d: f"entry {d['entry_id']} ({d['technique']}): {d['from']} -> "
+                                    f"{d['to']} ({d['reason']})\n")
     return EXIT_OK
 
 

@@ -69,5 +69,11 @@ class ValidationError(LibraryError):
     """A reference record failed validation (names the offending field)."""
 
 
+class CancelledError(FentidError):
+    """The caller asked a long operation to stop (viewer Cancel, service shutdown)."""
+
+    exit_code = 130
+
+
 class DataQualityWarning(UserWarning):
     """Recoverable oddity: axis guessed, frequency missing, counts disagree, ..."""

@@ -327,7 +327,8 @@ def test_isas_ms_examples_agree():
     ms1 = _item(MS_DIR / "jcamp-dx.org_official/ISAS_MS1.DX")
     assert len(ms1) == 26  # NPOINTS
     assert ms1.axis[np.argmax(ms1.intensities)] == 128  # .BASE PEAK
-    assert ms1.metadata["ionization"] == "EI+"
+    assert ms1.metadata["ionization"] == "EI"  # normalised; the file says "EI+"
+    assert ms1.metadata["ionization_raw"] == "EI+"
     assert ms1.metadata["instrument"] == "Finnigan MAT Magnum"
     series = _item(MS_DIR / "jcamp-dx.org_official/ISAS_MS3.DX")
     assert isinstance(series, Run) and series.n_scans == 3
@@ -355,7 +356,7 @@ def test_gcms_series():
     assert run.retention_time_s[0] == 125.207
     assert run.tic()[0] == 16132
     np.testing.assert_allclose(run.tic(), run.metadata["file_tic"])
-    assert run.metadata["ionization"] == "EI+"
+    assert run.metadata["ionization"] == "EI"  # normalised; the file says "EI+"
     assert run.metadata["electron_energy_ev"] == 70
     assert run.metadata["data_format"] == "Centroid"
     for i in (0, 1000, 2419):

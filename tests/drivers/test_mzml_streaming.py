@@ -294,7 +294,7 @@ def _write_profile_mzml(path, n_scans=60, n_points=80_000, seed=3):
 
 
 def test_peaks_report_past_the_budget_equals_components_of_the_profile_run(tmp_path):
-    from fentid import identify
+    from fentid import components
 
     path = tmp_path / "big_profile.mzML"
     _write_profile_mzml(path)
@@ -302,19 +302,28 @@ def test_peaks_report_past_the_budget_equals_components_of_the_profile_run(tmp_p
     default = _run(read(path))
     assert default.centroided and default.metadata["processing_on_read"].startswith("centroided")
     # fentid peaks reads mzML with nominal binning past the budget
-    assert identify._component_read_options(path) == {"nominal_boundary": 0.649}
+    assert components.component_read_options(path) == {"nominal_boundary": 0.649}
     binned = _run(mzml.read(path, nominal_boundary=0.649))
     assert np.array_equal(binned.mz, np.round(binned.mz)) and binned.mz.size < 60 * 470
-    report = identify.peaks_report(path)
+    report = components.peaks_report(path)
     profile = _run(mzml.read(path, profile_budget_mb=float("inf")))
     assert not profile.centroided
     expected = gcms.extract_components(profile)
     assert [round(c.retention_time_s) for c in expected] == [75]  # the synthetic apex, scan 30
+    # bit-identical in process (what identify searches) ...
+    streamed = components.ms_components(read(path, **components.component_read_options(path)))
+    assert [c.retention_time_s for c in streamed] == [c.retention_time_s for c in expected]
+    assert [c.area for c in streamed] == [c.area for c in expected]
+    for got_c, comp in zip(streamed, expected, strict=True):
+        assert got_c.peaks.position.tolist() == comp.peaks.position.tolist()
+        assert got_c.peaks.intensity.tolist() == comp.peaks.intensity.tolist()
+    # ... and the JSON report shows the same numbers, rounded for reading
     got = report["components"]
-    assert [c["retention_time_s"] for c in got] == [c.retention_time_s for c in expected]
-    assert [c["area"] for c in got] == [c.area for c in expected]
-    for row, comp in zip(got, expected):
-        assert [p["mz"] for p in row["peaks"]] == comp.peaks.position.tolist()
-        assert [p["intensity"] for p in row["peaks"]] == comp.peaks.intensity.tolist()
+    assert [c["retention_time_s"] for c in got] == [round(c.retention_time_s, 3)
+                                                    for c in expected]
+    for row, comp in zip(got, expected, strict=True):
+        assert [p["mz"] for p in row["peaks"]] == [round(m, 5) for m in comp.peaks.position]
+        assert [p["intensity"] for p in row["peaks"]] == [round(i, 4)
+                                                          for i in comp.peaks.intensity]
     # the synthetic ions, binned to nominal mass
     assert {58.0, 91.0, 146.0, 245.0} <= {p["mz"] for p in got[0]["peaks"]}

@@ -18,6 +18,8 @@ import re
 import unicodedata
 from importlib import resources
 
+from fentid.chem import stereocentre_count
+
 #: Catalog CSV column -> compound table column.
 CSV_COLUMNS = {
     "name": "name", "synonyms": "synonyms", "smiles": "smiles", "inchikey": "inchikey",
@@ -27,6 +29,10 @@ CSV_COLUMNS = {
 }
 _DASHES = dict.fromkeys(map(ord, "\u2010\u2011\u2012\u2013\u2014\u2212"), "-")
 _DROP = re.compile(r"[\s\-'\u2019`\"]+")
+_NOTE = re.compile(r"\s*\((?:not\s+)?certified\s+by\s+nist\)\s*$")
+_CAS_GREEK = re.compile(r"\.(alpha|beta|gamma|delta|omega)\.")
+_GREEK = {"\u03b1": "alpha", "\u03b2": "beta", "\u03b3": "gamma", "\u03b4": "delta",
+          "\u03c9": "omega"}
 
 
 def load_catalog(path=None) -> list[dict]:
@@ -51,10 +57,19 @@ def load_catalog(path=None) -> list[dict]:
 
 
 def normalise_name(name: str | None) -> str:
-    """Case-folded name without spaces, hyphens and quotes (Unicode dashes unified)."""
+    """Case-folded name without spaces, hyphens and quotes (Unicode dashes unified).
+
+    Spellings of one name that libraries use are made equal: CAS-style ``.alpha.`` and the
+    Greek letters are ``alpha``, and a trailing note such as NIST's ``(Not Certified by NIST)``
+    is dropped.
+    """
     if not name:
         return ""
     text = unicodedata.normalize("NFKC", str(name)).translate(_DASHES).casefold()
+    text = _NOTE.sub("", text)
+    text = _CAS_GREEK.sub(lambda m: m.group(1), text)
+    for letter, word in _GREEK.items():
+        text = text.replace(letter, word)
     return _DROP.sub("", text)
 
 
@@ -68,6 +83,13 @@ def split_synonyms(text: str | None) -> list[str]:
 class CompoundMatcher:
     """Find the compound a record is about.
 
+    A full InChIKey (with a stereo layer) names one compound.  A stereo-free key
+    (second block ``UHFFFAOYSA``) does not: SWGDRUG gives cocaine and pseudococaine, or
+    quinine and quinidine, the same stereo-free key, so a record with such a key joins a
+    compound of that key only when its name or a synonym agrees; otherwise its name decides
+    (a catalog compound of that name and the same skeleton, or a new compound).  A
+    compound is never renamed to another because a stereo-free key matched.
+
     Parameters
     ----------
     compounds : list of dict
@@ -76,42 +98,69 @@ class CompoundMatcher:
     """
 
     def __init__(self, compounds: list[dict]):
-        self._by_key: dict[str, int] = {}
+        self._by_key: dict[str, list[int]] = {}
         self._by_name: dict[str, int] = {}
         self._keys: list[str] = []
+        self._names: list[set[str]] = []
+        self._smiles: list[str] = []
         for row, comp in enumerate(compounds):
             self.add(row, comp)
 
     def add(self, row: int, comp: dict) -> None:
-        """Register compound ``row`` (first registration of a key or name wins)."""
+        """Register compound ``row`` (first registration of a name wins)."""
         key = (comp.get("inchikey") or "").strip().upper()
         self._keys.append(key)
+        self._smiles.append(comp.get("smiles") or "")
         if key:
-            self._by_key.setdefault(key, row)
+            self._by_key.setdefault(key, []).append(row)
+        names = set()
         for name in [comp.get("name")] + split_synonyms(comp.get("synonyms")):
             norm = normalise_name(name)
             if norm:
+                names.add(norm)
                 self._by_name.setdefault(norm, row)
+        self._names.append(names)
 
     def match(self, inchikey: str | None = None, name: str | None = None,
               synonyms=()) -> int | None:
         """Row of the matching compound, or None.
 
-        InChIKey first; then name and synonyms, unless the record's InChIKey contradicts the
-        compound found by name.
+        A full InChIKey first; a stereo-free key only together with an agreeing name; then
+        name and synonyms, unless the record's InChIKey contradicts the compound found by
+        name (a stereo-free key contradicts only another skeleton).
         """
         key = (inchikey or "").strip().upper()
-        if key and key in self._by_key:
-            return self._by_key[key]
+        wanted = {normalise_name(n) for n in [name, *synonyms] if normalise_name(n)}
+        rows = self._by_key.get(key, []) if key else []
+        if rows and not stereo_free(key):
+            return rows[0]
+        for row in rows:  # stereo-free: the key and the name must agree...
+            if not wanted or wanted & self._names[row]:
+                return row
+        for row in rows:  # ...unless the structure has no stereoisomers (RDKit, chem extra)
+            if stereocentre_count(self._smiles[row]) == 0:
+                return row
         for candidate in [name, *synonyms]:
             row = self._by_name.get(normalise_name(candidate))
             if row is None:
                 continue
             known = self._keys[row]
-            if key and known and _looks_like_inchikey(key) and known != key:
+            if key and known and _looks_like_inchikey(key) and known != key and not (
+                    stereo_free(key) and skeleton(known) == skeleton(key)):
                 continue
             return row
         return None
+
+
+def skeleton(inchikey: str | None) -> str:
+    """First InChIKey block: the constitution without stereochemistry or charge."""
+    return (inchikey or "").strip().upper().split("-")[0]
+
+
+def stereo_free(inchikey: str | None) -> bool:
+    """True for a key with no stereo (or isotope) layer: second block ``UHFFFAOYSA``."""
+    parts = (inchikey or "").strip().upper().split("-")
+    return len(parts) == 3 and parts[1].startswith("UHFFFAOY")
 
 
 def _looks_like_inchikey(text: str) -> bool:

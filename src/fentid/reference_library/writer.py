@@ -314,6 +314,41 @@ class LibraryWriter:
                 return {"entry_id": int(entry_id), "technique": tech}
         raise LibraryError(f"no entry {entry_id} in the library", self.path)
 
+    def reassign(self, entry_id: int, compound_row: int, reason: str) -> dict:
+        """Attach an entry to another compound (a curator's correction), recorded in the audit
+        with the old and new compound.
+
+        Raises
+        ------
+        LibraryError
+            No such entry or compound, or the entry already belongs to that compound.
+        """
+        comp = self.f[S.GROUP_COMPOUNDS]
+        n_compounds = int(comp["name"].shape[0])
+        if not 0 <= int(compound_row) < n_compounds:
+            raise LibraryError(f"no compound row {compound_row} in the library", self.path)
+        names = self.compounds()
+        for tech in S.TECHNIQUES:
+            if tech not in self.f[S.GROUP_TECHNIQUES]:
+                continue
+            ent = self.f[S.GROUP_TECHNIQUES][tech][S.GROUP_ENTRIES]
+            rows = np.flatnonzero(ent["entry_id"][...] == int(entry_id))
+            if not rows.size:
+                continue
+            old = int(ent["compound"][rows[0]])
+            if old == int(compound_row):
+                raise LibraryError(f"entry {entry_id} already belongs to "
+                                   f"{names[old]['name']}", self.path)
+            set_rows(ent["compound"], rows, int(compound_row))
+            detail = {"reason": reason, "technique": tech, "from": names[old]["name"],
+                      "from_inchikey": names[old]["inchikey"],
+                      "to": names[int(compound_row)]["name"],
+                      "to_inchikey": names[int(compound_row)]["inchikey"]}
+            self.log("reassign", entry_id=entry_id, detail=detail)
+            self.changed = True
+            return {"entry_id": int(entry_id), **detail}
+        raise LibraryError(f"no entry {entry_id} in the library", self.path)
+
     # --- audit and commit ---------------------------------------------------------------
     def log(self, action: str, detail: dict | None = None, entry_id: int = -1) -> None:
         """Append one line to the audit table."""

@@ -206,7 +206,8 @@ def _scan_component(run: Run, i: int) -> GcmsComponent:
     mz, inten = run.scan(i)
     rt = float(run.retention_time_s[i])
     spectrum = Spectrum(mz, inten, unit="m/z", technique="ms", centroided=run.centroided,
-                        metadata={**dict(run.metadata), "retention_time_s": rt, "ms_level": 1},
+                        metadata={**dict(run.metadata), **run_context(run),
+                                  "retention_time_s": rt, "ms_level": 1},
                         provenance=run.provenance)
     return GcmsComponent(retention_time_s=rt, area=float(inten.sum()),
                          peaks=spectrum_to_peaks(spectrum), scan=i, start_s=rt, stop_s=rt)
@@ -233,7 +234,8 @@ def _component(run: Run, prep: _Prepared, model: deconv.ModelPeak, abundance: np
     rt_apex = _interpolated_apex(prep.rt, model)
     inten = abundance[keep] / abundance[keep].max() * BASE_PEAK
     peaks = PeakList(prep.masses[keep].astype(np.float64), inten, unit="m/z", technique="ms",
-                     metadata={"retention_time_s": rt_apex, "normalization": "base peak 999",
+                     metadata={**run_context(run), "retention_time_s": rt_apex, "ms_level": 1,
+                               "normalization": "base peak 999",
                                "removed_bleed_ions": list(prep.removed_bleed)},
                      provenance=run.provenance.with_step("extract_components", {
                          "retention_time_s": round(rt_apex, 4)}))
@@ -259,11 +261,51 @@ def _interpolated_apex(rt: np.ndarray, model: deconv.ModelPeak) -> float:
 
 # --- single spectra ---------------------------------------------------------------------
 
+#: Run metadata a component keeps: what the conclusion needs to know about its acquisition.
+RUN_CONTEXT_KEYS = ("ionization", "ionization_raw", "polarity", "instrument", "scan_range_mz")
+
+
+def scan_range_mz(run: Run) -> tuple[float, float] | None:
+    """The m/z range the instrument scanned, (low, high) in m/z.
+
+    The driver's ``scan_range_mz`` when the file records it (ANDI ``mass_range_min/max``,
+    mzML scan windows); else the lowest and highest m/z seen in any scan, a lower bound of
+    the scanned range (a scan range is never narrower than what was detected).  None for an
+    empty run.
+    """
+    stated = run.metadata.get("scan_range_mz")
+    if stated is not None and len(stated) == 2:
+        return float(stated[0]), float(stated[1])
+    if run.mz.size == 0:
+        return None
+    return float(run.mz.min()), float(run.mz.max())
+
+
+def run_context(run: Run) -> dict:
+    """Acquisition facts a component carries from its run (ionization, scan range, ...).
+
+    ``scan_range_source`` says whether the range was recorded by the file (``"file"``) or
+    inferred from the detected ions (``"observed"``).
+    """
+    out = {k: run.metadata[k] for k in RUN_CONTEXT_KEYS if run.metadata.get(k) is not None}
+    rng = scan_range_mz(run)
+    if rng is not None:
+        out["scan_range_mz"] = rng
+        out["scan_range_source"] = "file" if run.metadata.get("scan_range_mz") else "observed"
+    return out
+
+
 def is_unit_resolution(spectrum: Spectrum) -> bool:
-    """True for EI / unit-resolution data: EI ionisation, or at most one peak per nominal mass."""
-    ion = str(spectrum.metadata.get("ionization") or "").upper()
-    if ion in ("EI", "ELECTRON IMPACT", "ELECTRON IONIZATION") or ion.startswith("EI"):
+    """True for unit-resolution data: a gas-phase source (EI, CI); for a spectrum that names
+    no source, at most one peak per nominal mass.  A spectrum of a known LC/ambient source
+    (ESI, APCI...) keeps its accurate masses, however sparse."""
+    from fentid.spectra.ionization import GAS_PHASE_CODES
+
+    ion = spectrum.metadata.get("ionization")
+    if ion in GAS_PHASE_CODES:
         return True
+    if ion is not None:
+        return False
     if len(spectrum) < 2:
         return True
     return bool(np.all(np.diff(spectrum.axis) >= 0.6))
@@ -300,8 +342,10 @@ def spectrum_to_peaks(spectrum: Spectrum, *, mz_boundary: float = chrom.NOMINAL_
     level = int(spectrum.metadata.get("ms_level") or 1)
     precursor = spectrum.metadata.get("precursor_mz")
     meta = {k: spectrum.metadata[k] for k in ("name", "ms_level", "precursor_mz",
-                                                "ionization", "collision_energy_ev",
-                                                "retention_time_s", "polarity")
+                                                "ionization", "ionization_raw",
+                                                "collision_energy_ev", "retention_time_s",
+                                                "polarity", "instrument", "scan_range_mz",
+                                                "scan_range_source")
             if spectrum.metadata.get(k) is not None}
     prov = spectrum.provenance
     if level >= 2:

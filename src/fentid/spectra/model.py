@@ -21,6 +21,7 @@ from typing import Any
 import numpy as np
 
 from fentid.errors import SpectrumError
+from fentid.spectra.ionization import normalized_metadata
 
 UNITS = ("ppm", "Hz", "m/z", "s")
 TECHNIQUES = ("nmr", "ms")
@@ -43,6 +44,11 @@ def _freeze(value: Any) -> Any:
     if isinstance(value, np.generic):
         return value.item()
     return value
+
+
+def _frozen_metadata(metadata) -> MappingProxyType:
+    """Read-only metadata with ``ionization`` normalised to one code (see spectra.ionization)."""
+    return MappingProxyType(normalized_metadata(metadata))
 
 
 def _readonly(values, dtype, name: str) -> np.ndarray:
@@ -231,7 +237,7 @@ class Spectrum(_Evolvable):
         _check_technique(self.technique, self.nucleus)
         object.__setattr__(self, "axis", axis)
         object.__setattr__(self, "intensities", inten)
-        object.__setattr__(self, "metadata", MappingProxyType(dict(self.metadata)))
+        object.__setattr__(self, "metadata", _frozen_metadata(self.metadata))
 
     def __len__(self) -> int:
         return self.axis.size
@@ -304,7 +310,7 @@ class PeakList(_Evolvable):
         _check_technique(self.technique, self.nucleus)
         for name, arr in arrays.items():
             object.__setattr__(self, name, arr)
-        object.__setattr__(self, "metadata", MappingProxyType(dict(self.metadata)))
+        object.__setattr__(self, "metadata", _frozen_metadata(self.metadata))
 
     @classmethod
     def from_unsorted(cls, position, intensity, **kwargs) -> PeakList:
@@ -378,7 +384,7 @@ class Fid(_Evolvable):
         object.__setattr__(self, "carrier_ppm", float(self.carrier_ppm))
         object.__setattr__(self, "group_delay", float(self.group_delay))
         object.__setattr__(self, "data", data)
-        object.__setattr__(self, "metadata", MappingProxyType(dict(self.metadata)))
+        object.__setattr__(self, "metadata", _frozen_metadata(self.metadata))
 
     @property
     def ndim(self) -> int:
@@ -451,7 +457,7 @@ class Run(_Evolvable):
         for name, arr in (("retention_time_s", rt), ("offsets", offsets), ("mz", mz),
                           ("intensity", inten), ("ms_level", levels), ("precursor_mz", prec)):
             object.__setattr__(self, name, arr)
-        object.__setattr__(self, "metadata", MappingProxyType(dict(self.metadata)))
+        object.__setattr__(self, "metadata", _frozen_metadata(self.metadata))
 
     @property
     def n_scans(self) -> int:
@@ -486,6 +492,9 @@ class RecordProblem:
     def __str__(self) -> str:
         label = f" ({self.name})" if self.name else ""
         return f"record {self.record}{label}: {self.reason}"
+
+    def as_dict(self) -> dict:
+        return {"record": self.record, "name": self.name, "reason": self.reason}
 
 
 @dataclass(frozen=True, eq=False)
@@ -522,7 +531,7 @@ class Dataset:
     def __post_init__(self):
         object.__setattr__(self, "items", tuple(self.items))
         object.__setattr__(self, "problems", tuple(self.problems))
-        object.__setattr__(self, "metadata", MappingProxyType(dict(self.metadata)))
+        object.__setattr__(self, "metadata", _frozen_metadata(self.metadata))
 
     def of_type(self, cls) -> list:
         return [item for item in self.items if isinstance(item, cls)]
