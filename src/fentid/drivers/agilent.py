@@ -122,15 +122,51 @@ def read_rainbow(path: Path, vendor: str, bin_width: float):
     except ImportError as exc:  # pragma: no cover - a declared dependency
         raise FormatError("reading vendor folders needs rainbow-api (pip install rainbow-api)",
                           path) from exc
-    try:
-        with warnings.catch_warnings():
-            # rainbow warns when bin_width is finer than one run's grid; we ask for
-            # the format's own lattice on purpose
-            warnings.simplefilter("ignore", UserWarning)
-            return rainbow.read(str(path), format=vendor, bin_width=bin_width)
-    except Exception as exc:  # rainbow raises bare Exception for bad input
-        raise CorruptDataError(f"rainbow-api cannot read this {vendor} folder (a data file "
-                               f"truncated or corrupt?): {_reason(exc)}", path) from exc
+    return call_rainbow(lambda: rainbow.read(str(path), format=vendor, bin_width=bin_width),
+                        path, f"rainbow-api cannot read this {vendor} folder (a data file "
+                              "truncated or corrupt?)")
+
+
+def call_rainbow(fn, path: Path, failure: str):
+    """Run a rainbow-api parser: its failures become one CorruptDataError, its numpy warnings
+    one DataQualityWarning.
+
+    rainbow raises bare ``Exception``, ``AssertionError`` without a message,
+    ``struct.error``... for damaged files, and numpy warns "overflow
+    encountered" / "invalid value encountered" while it decodes garbage; a
+    user must see neither raw. Its UserWarnings about bin widths finer than a
+    run's grid are dropped (we ask for the format's own lattice on purpose).
+
+    Parameters
+    ----------
+    fn : callable
+        The parser call.
+    path : Path
+        The file or folder, for messages.
+    failure : str
+        Start of the error message when ``fn`` raises.
+    """
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        try:
+            result = fn()
+        except Exception as exc:  # rainbow raises bare Exception for bad input
+            raise CorruptDataError(f"{failure}: {_reason(exc)}", path) from exc
+    numeric = sorted({str(w.message) for w in caught if issubclass(w.category, RuntimeWarning)})
+    if numeric:
+        warnings.warn(f"{path}: decoding met numeric faults ({'; '.join(numeric)}): the data "
+                      "file may be damaged, check the values", DataQualityWarning, stacklevel=3)
+    for text in dict.fromkeys(str(w.message) for w in caught
+                              if issubclass(w.category, UserWarning)):
+        # what rainbow could not read ("describes 4 signals but only 2 could be read") is
+        # data lost and must reach the user; its notes on our own choices are not
+        if not any(note in text for note in _RAINBOW_NOTES):
+            warnings.warn(f"{path}: rainbow-api: {text}", DataQualityWarning, stacklevel=3)
+    return result
+
+
+#: rainbow-api warnings about choices fentid makes on purpose (not about the data).
+_RAINBOW_NOTES = ("is finer than the m/z grid", "does not read integrated peaks")
 
 
 def matrix_to_run(datafile, path: Path, driver: str, sha: str, extra_meta: dict) -> Run:
@@ -153,6 +189,11 @@ def matrix_to_run(datafile, path: Path, driver: str, sha: str, extra_meta: dict)
         raise CorruptDataError(
             f"{datafile.name}: MS matrix shape {data.shape} does not match "
             f"{times.size} scans x {mz_axis.size} m/z", path)
+    if times.size and not data.any():
+        # real scans always hold some ion current; all zeros is a zeroed or damaged file
+        warnings.warn(f"{path}: {datafile.name}: all {times.size} scans are empty (not one "
+                      "non-zero intensity): the data file is probably zeroed or damaged",
+                      DataQualityWarning, stacklevel=3)
     rows, cols = np.nonzero(data)  # row-major: grouped by scan, m/z ascending within
     offsets = np.zeros(times.size + 1, dtype=np.int64)
     np.cumsum(np.bincount(rows, minlength=times.size), out=offsets[1:])
@@ -259,13 +300,8 @@ def read_ms_file(path: Path) -> Dataset:
     """
     from rainbow.agilent import chemstation
 
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", UserWarning)  # the 0.05 Da lattice is asked on purpose
-            datafile = chemstation.parse_ms(str(path), bin_width=AGILENT_MZ_STEP)
-    except Exception as exc:  # rainbow raises struct.error, bare Exception... for bad input
-        raise CorruptDataError(f"ChemStation MS file cannot be parsed (truncated or corrupt?): "
-                               f"{_reason(exc)}", path) from exc
+    datafile = call_rainbow(lambda: chemstation.parse_ms(str(path), bin_width=AGILENT_MZ_STEP),
+                            path, "ChemStation MS file cannot be parsed (truncated or corrupt?)")
     if datafile is None:
         raise CorruptDataError("ChemStation MS file cannot be parsed (rainbow-api returned "
                                "nothing: truncated or corrupt?)", path)
@@ -283,10 +319,14 @@ def read_ms_file(path: Path) -> Dataset:
                    sha256=sha)
 
 
-def _reason(exc: Exception) -> str:
+def _reason(exc: BaseException) -> str:
     """An exception as ``Type: message``, never an empty reason."""
-    text = str(exc).strip()
-    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
+    text = " ".join(str(exc).split())
+    if text:
+        return f"{type(exc).__name__}: {text}"
+    if isinstance(exc, AssertionError):
+        return "AssertionError (a consistency check inside rainbow-api failed)"
+    return f"{type(exc).__name__} (no message)"
 
 
 def _masshunter_files(names: dict[str, Path]) -> dict[str, Path]:
@@ -319,13 +359,9 @@ def read_masshunter(path: Path, names: dict[str, Path]) -> Dataset:
                           "Qualitative Analysis or msconvert) and read that", path)
     from rainbow.agilent import masshunter
 
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", UserWarning)
-            profiles = masshunter.parse_msdata(str(acq))
-    except Exception as exc:  # rainbow raises bare Exception, FileNotFoundError, ValueError...
-        raise CorruptDataError(f"rainbow-api cannot read the MassHunter profile data "
-                               f"(AcqData/MSProfile.bin): {_reason(exc)}", path) from exc
+    profiles = call_rainbow(lambda: masshunter.parse_msdata(str(acq)), path,
+                            "rainbow-api cannot read the MassHunter profile data "
+                            "(AcqData/MSProfile.bin)")
     listed = _listed_scans(masshunter, acq)
     sha = hash_source(path)
     extra = {"vendor": "Agilent", "instrument": None, "ionization": None}

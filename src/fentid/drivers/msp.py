@@ -67,7 +67,10 @@ Decisions
       ``ExampleQuerySpectra`` tree) is read file by file in sorted order;
       each spectrum's ``provenance.source`` is its own file.
     * ``fentid info`` lists the bad records and exits 2 when there are any
-      (the good ones are still described), so scripts notice.
+      (the good ones are still described), so scripts notice.  A file none
+      of whose records can be read raises :class:`~fentid.errors.NoSpectraError`
+      (carrying the Dataset with its problems, which ``fentid info`` shows),
+      so processing it is an error, not an empty result.
 
 Sources
     NIST MS Search manual (MSP section); NIST lib2nist documentation of the
@@ -92,7 +95,7 @@ from fentid.drivers._libtext import (
     parse_unsigned_many,
 )
 from fentid.drivers.registry import Driver, register
-from fentid.errors import CorruptDataError, DataQualityWarning
+from fentid.errors import CorruptDataError, DataQualityWarning, NoSpectraError
 from fentid.spectra.model import Dataset, Provenance, RecordProblem, Spectrum, hash_source
 
 NAME = "msp"
@@ -261,6 +264,8 @@ def read(path: Path) -> Dataset:
                               metadata=meta, provenance=prov))
     if not blocks:
         raise CorruptDataError("no MSP record (a 'Name:' line) found", path)
+    if not items:
+        _raise_nothing_readable(path, blocks, problems, sha, encoding)
     if noted:
         shown = ", ".join(map(str, noted[:10])) + (" ..." if len(noted) > 10 else "")
         warnings.warn(f"{path}: {len(noted)} record(s) with a missing or wrong 'Num Peaks' or "
@@ -270,6 +275,17 @@ def read(path: Path) -> Dataset:
                    problems=tuple(problems), sha256=sha,
                    metadata={"n_records": len(blocks), "n_problems": len(problems),
                              "encoding": encoding})
+
+
+def _raise_nothing_readable(path, blocks, problems, sha, encoding) -> None:
+    """Every record is bad: an error for processing, the problems for ``fentid info``."""
+    ds = Dataset(path=str(path), driver=NAME, technique="ms", items=(),
+                 problems=tuple(problems), sha256=sha,
+                 metadata={"n_records": len(blocks), "n_problems": len(problems),
+                           "encoding": encoding})
+    first = f"; {problems[0]}" if problems else ""
+    raise NoSpectraError(f"none of the {len(blocks)} MSP record(s) can be read{first}", path,
+                         dataset=ds)
 
 
 def _read_folder(path: Path) -> Dataset:
@@ -283,6 +299,8 @@ def _read_folder(path: Path) -> Dataset:
                                    "MSP files themselves", path)
         try:
             ds = read(file)
+        except NoSpectraError as exc:
+            ds = exc.dataset  # its bad records are listed below
         except CorruptDataError as exc:
             problems.append(RecordProblem(1, exc.message, str(file.relative_to(path))))
             continue

@@ -193,6 +193,9 @@ class _Reader:
                     raise CorruptDataError(f"{label}: bad precursorMz: {exc}",
                                            self.path) from exc
                 rec.activation = child.get("activationMethod")
+        if n_declared and rec.mz.size == 0:
+            rec.notes.append(f"declares peaksCount={n_declared} but has no <peaks> data: read "
+                             "as an empty scan")
         return rec
 
 
