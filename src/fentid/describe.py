@@ -8,6 +8,7 @@ from collections import Counter
 import numpy as np
 
 from fentid.drivers import read
+from fentid.errors import NoSpectraError
 from fentid.spectra.model import Dataset, Fid, Run, Spectrum
 
 #: Keys every NMR description has (None when the file does not say).
@@ -28,7 +29,13 @@ def describe(path: str | os.PathLike) -> dict:
         plus ``header`` (the vendor parameters the driver chose to show) and
         ``problems`` (unreadable records of multi-record files).
     """
-    ds = read(path)
+    try:
+        ds = read(path)
+    except NoSpectraError as exc:
+        # a complete file with nothing to process (chromatograms only) is still described
+        if exc.dataset is None:
+            raise
+        ds = exc.dataset
     return describe_dataset(ds)
 
 

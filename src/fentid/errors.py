@@ -6,6 +6,15 @@ The CLI turns any :class:`FentidError` into one line on stderr
 
 from __future__ import annotations
 
+import re
+
+_LINE_BREAKS = re.compile(r"\s*[\r\n]+\s*")
+
+
+def one_line(text: str) -> str:
+    """``text`` with its line breaks (and the spaces around them) turned into one space."""
+    return _LINE_BREAKS.sub(" ", str(text)).strip()
+
 
 class FentidError(Exception):
     """Base of everything fentid raises on purpose.
@@ -21,6 +30,8 @@ class FentidError(Exception):
     exit_code = 2
 
     def __init__(self, message: str, path=None):
+        # the CLI prints one line per error: parser messages (lxml's) may hold newlines
+        message = one_line(message)
         super().__init__(message)
         self.message = message
         self.path = None if path is None else str(path)
@@ -39,6 +50,19 @@ class UnknownFormatError(FormatError):
 
 class CorruptDataError(FormatError):
     """The format was recognised but the content cannot be parsed."""
+
+
+class NoSpectraError(FormatError):
+    """The file is complete and valid but holds nothing fentid processes.
+
+    For example an mzML holding chromatograms only. ``dataset``, when the
+    driver could describe the file, is the :class:`~fentid.spectra.model.Dataset`
+    saying what it does hold (``fentid info`` shows it instead of an error).
+    """
+
+    def __init__(self, message: str, path=None, dataset=None):
+        super().__init__(message, path)
+        self.dataset = dataset
 
 
 class IncompleteDataError(FentidError):

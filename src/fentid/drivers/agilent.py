@@ -15,7 +15,22 @@ A ``.D`` folder is one injection. The files that matter here:
   turned into items (no mass spectra).
 * ``AcqData/`` (MassHunter): ``MSScan.bin``/``MSPeak.bin`` duplicate the
   scan data for GC/MSD runs acquired under MassHunter; ChemStation files
-  are read when present.
+  are read when present. A MassHunter (Q-)TOF ``.D`` has no ChemStation file:
+  ``MSScan.bin`` (scan records: time, point count, offset into the profile)
+  + ``MSProfile.bin`` (per scan two doubles, first flight time and step, then
+  LZF- or run-length-compressed uint32 intensities) + ``MSMassCal.bin`` /
+  ``DefaultMassCal.xml`` (the flight-time to m/z calibration per scan). It is
+  read with ``rainbow.agilent.masshunter.parse_msdata`` in its per-scan form
+  (no shared m/z grid, so nothing is binned or merged): one profile
+  :class:`~fentid.spectra.model.Run` per flight-time grid, each scan's
+  calibrated m/z and raw intensities as stored. rainbow keeps the complete
+  prefix of an interrupted acquisition (``MSScan.bin`` listing scans
+  ``MSProfile.bin`` lacks) without saying so; we compare the record count
+  and warn. MassHunter centroid-only data (``MSPeak.bin`` without a
+  ChemStation file or ``MSProfile.bin``) is refused with the conversion route.
+* A ChemStation ``.MS`` file on its own (copied out of its ``.D``; header
+  ``01 32 00 00`` then "GC / MS Data File" or "MSD Spectral File") is read
+  like the one in a folder (``rainbow.agilent.chemstation.parse_ms``).
 
 Decoding is done by rainbow-api (``rainbow.read``), imported lazily.
 rainbow returns MS as a dense (retention time x m/z bin) matrix in
@@ -46,13 +61,16 @@ from pathlib import Path
 import numpy as np
 
 from fentid.drivers.registry import Driver, register
-from fentid.errors import CorruptDataError, FormatError
+from fentid.errors import CorruptDataError, DataQualityWarning, FormatError
 from fentid.spectra.model import Dataset, Provenance, Run, hash_source
 
 NAME = "agilent"
 #: m/z lattice of ChemStation .ms files (m/z stored as integer x 20).
 AGILENT_MZ_STEP = 0.05
 _DATA_SUFFIXES = (".ms", ".ch", ".uv")
+#: Start of a ChemStation MS file: magic, then a Pascal string naming the file type.
+_MS_MAGIC = b"\x01\x32\x00\x00"
+_MS_FILE_TYPES = (b"GC / MS Data File", b"MSD Spectral File")
 
 
 def _listing(path: Path) -> dict[str, Path]:
@@ -69,13 +87,21 @@ def sniff(path: Path, head: bytes) -> bool:
     ``acqus``, Spinsolve ``acqu.par``) never contain these names.
     """
     if not path.is_dir():
-        return False
+        return is_chemstation_ms(head)
     names = _listing(path)
     if any(n.startswith("_func") or n in ("acqus", "acqu.par") for n in names):
         return False
     if "acqdata" in names and names["acqdata"].is_dir():
         return True
     return any(n.endswith(_DATA_SUFFIXES) and p.is_file() for n, p in names.items())
+
+
+def is_chemstation_ms(head: bytes) -> bool:
+    """A ChemStation MS data file: ``01 32 00 00`` then its Pascal-string file type."""
+    if not head.startswith(_MS_MAGIC) or len(head) < 6:
+        return False
+    kind = head[5:5 + head[4]]
+    return kind in _MS_FILE_TYPES
 
 
 def _expected_ms_files(names: dict[str, Path]) -> list[str]:
@@ -96,15 +122,51 @@ def read_rainbow(path: Path, vendor: str, bin_width: float):
     except ImportError as exc:  # pragma: no cover - a declared dependency
         raise FormatError("reading vendor folders needs rainbow-api (pip install rainbow-api)",
                           path) from exc
-    try:
-        with warnings.catch_warnings():
-            # rainbow warns when bin_width is finer than one run's grid; we ask for
-            # the format's own lattice on purpose
-            warnings.simplefilter("ignore", UserWarning)
-            return rainbow.read(str(path), format=vendor, bin_width=bin_width)
-    except Exception as exc:  # rainbow raises bare Exception for bad input
-        raise CorruptDataError(f"rainbow-api cannot read this {vendor} folder (a data file "
-                               f"truncated or corrupt?): {exc}", path) from exc
+    return call_rainbow(lambda: rainbow.read(str(path), format=vendor, bin_width=bin_width),
+                        path, f"rainbow-api cannot read this {vendor} folder (a data file "
+                              "truncated or corrupt?)")
+
+
+def call_rainbow(fn, path: Path, failure: str):
+    """Run a rainbow-api parser: its failures become one CorruptDataError, its numpy warnings
+    one DataQualityWarning.
+
+    rainbow raises bare ``Exception``, ``AssertionError`` without a message,
+    ``struct.error``... for damaged files, and numpy warns "overflow
+    encountered" / "invalid value encountered" while it decodes garbage; a
+    user must see neither raw. Its UserWarnings about bin widths finer than a
+    run's grid are dropped (we ask for the format's own lattice on purpose).
+
+    Parameters
+    ----------
+    fn : callable
+        The parser call.
+    path : Path
+        The file or folder, for messages.
+    failure : str
+        Start of the error message when ``fn`` raises.
+    """
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        try:
+            result = fn()
+        except Exception as exc:  # rainbow raises bare Exception for bad input
+            raise CorruptDataError(f"{failure}: {_reason(exc)}", path) from exc
+    numeric = sorted({str(w.message) for w in caught if issubclass(w.category, RuntimeWarning)})
+    if numeric:
+        warnings.warn(f"{path}: decoding met numeric faults ({'; '.join(numeric)}): the data "
+                      "file may be damaged, check the values", DataQualityWarning, stacklevel=3)
+    for text in dict.fromkeys(str(w.message) for w in caught
+                              if issubclass(w.category, UserWarning)):
+        # what rainbow could not read ("describes 4 signals but only 2 could be read") is
+        # data lost and must reach the user; its notes on our own choices are not
+        if not any(note in text for note in _RAINBOW_NOTES):
+            warnings.warn(f"{path}: rainbow-api: {text}", DataQualityWarning, stacklevel=3)
+    return result
+
+
+#: rainbow-api warnings about choices fentid makes on purpose (not about the data).
+_RAINBOW_NOTES = ("is finer than the m/z grid", "does not read integrated peaks")
 
 
 def matrix_to_run(datafile, path: Path, driver: str, sha: str, extra_meta: dict) -> Run:
@@ -127,6 +189,11 @@ def matrix_to_run(datafile, path: Path, driver: str, sha: str, extra_meta: dict)
         raise CorruptDataError(
             f"{datafile.name}: MS matrix shape {data.shape} does not match "
             f"{times.size} scans x {mz_axis.size} m/z", path)
+    if times.size and not data.any():
+        # real scans always hold some ion current; all zeros is a zeroed or damaged file
+        warnings.warn(f"{path}: {datafile.name}: all {times.size} scans are empty (not one "
+                      "non-zero intensity): the data file is probably zeroed or damaged",
+                      DataQualityWarning, stacklevel=3)
     rows, cols = np.nonzero(data)  # row-major: grouped by scan, m/z ascending within
     offsets = np.zeros(times.size + 1, dtype=np.int64)
     np.cumsum(np.bincount(rows, minlength=times.size), out=offsets[1:])
@@ -188,8 +255,12 @@ def read(path: Path) -> Dataset:
         The folder holds no mass spectra at all (only FID/UV/ELSD traces).
     """
     path = Path(path)
+    if path.is_file():
+        return read_ms_file(path)
     names = _listing(path)
     ms_present = [n for n in names if n.endswith(".ms")]
+    if not ms_present and _masshunter_files(names):
+        return read_masshunter(path, names)
     missing = [m for m in _expected_ms_files(names) if m.lower() not in names
                and not (m == "MSD1.MS" and any(re.fullmatch(r"msd\d\.ms", n) for n in names))]
     if missing:
@@ -219,6 +290,123 @@ def read(path: Path) -> Dataset:
                    sha256=sha)
 
 
+def read_ms_file(path: Path) -> Dataset:
+    """Read a lone ChemStation ``.MS`` file (outside its ``.D`` folder) as one Run.
+
+    Raises
+    ------
+    CorruptDataError
+        rainbow cannot parse it (truncated or corrupt).
+    """
+    from rainbow.agilent import chemstation
+
+    datafile = call_rainbow(lambda: chemstation.parse_ms(str(path), bin_width=AGILENT_MZ_STEP),
+                            path, "ChemStation MS file cannot be parsed (truncated or corrupt?)")
+    if datafile is None:
+        raise CorruptDataError("ChemStation MS file cannot be parsed (rainbow-api returned "
+                               "nothing: truncated or corrupt?)", path)
+    sha = hash_source(path)
+    with open(path, "rb") as fh:
+        kind = "LC" if b"MSD Spectral File" in fh.read(32) else "GC"
+    extra = {"instrument": datafile.metadata.get("instrument"),
+             "acquired_at": datafile.metadata.get("date"),
+             "ionization": "EI" if kind == "GC" else None, "vendor": "Agilent"}
+    run = matrix_to_run(datafile, path, NAME, sha, extra)
+    header = {k: str(v) for k, v in datafile.metadata.items()}
+    return Dataset(path=str(path), driver=NAME, technique="ms", items=(run,),
+                   metadata={"header": header, "channels": [], "ms_files": ms_file_summary([run]),
+                             "file_type": "ChemStation MS file (outside a .D folder)"},
+                   sha256=sha)
+
+
+def _reason(exc: BaseException) -> str:
+    """An exception as ``Type: message``, never an empty reason."""
+    text = " ".join(str(exc).split())
+    if text:
+        return f"{type(exc).__name__}: {text}"
+    if isinstance(exc, AssertionError):
+        return "AssertionError (a consistency check inside rainbow-api failed)"
+    return f"{type(exc).__name__} (no message)"
+
+
+def _masshunter_files(names: dict[str, Path]) -> dict[str, Path]:
+    """``AcqData`` MassHunter MS files present (lower-case name -> path)."""
+    acq = names.get("acqdata")
+    if acq is None or not acq.is_dir():
+        return {}
+    found = {p.name.lower(): p for p in acq.iterdir()}
+    return {n: p for n, p in found.items() if n in ("msscan.bin", "msprofile.bin", "mspeak.bin")}
+
+
+def read_masshunter(path: Path, names: dict[str, Path]) -> Dataset:
+    """Read a MassHunter ``.D`` without ChemStation files: profile Runs from MSProfile.bin.
+
+    Raises
+    ------
+    FormatError
+        Only centroid data (``MSPeak.bin``): not read, with the conversion route.
+    CorruptDataError
+        ``MSScan.bin`` missing, or rainbow cannot decode the profile.
+    """
+    files = _masshunter_files(names)
+    acq = names["acqdata"]
+    if "msscan.bin" not in files:
+        raise CorruptDataError("MassHunter AcqData has no MSScan.bin (the scan index): copy "
+                               "the complete .D folder", path)
+    if "msprofile.bin" not in files:
+        raise FormatError("MassHunter centroid data (AcqData/MSPeak.bin) without profile or "
+                          "ChemStation data is not read; export the run to mzML (MassHunter "
+                          "Qualitative Analysis or msconvert) and read that", path)
+    from rainbow.agilent import masshunter
+
+    profiles = call_rainbow(lambda: masshunter.parse_msdata(str(acq)), path,
+                            "rainbow-api cannot read the MassHunter profile data "
+                            "(AcqData/MSProfile.bin)")
+    listed = _listed_scans(masshunter, acq)
+    sha = hash_source(path)
+    extra = {"vendor": "Agilent", "instrument": None, "ionization": None}
+    runs = [_profile_run(p, k, len(profiles), path, sha, extra) for k, p in enumerate(profiles)]
+    read_scans = sum(r.n_scans for r in runs)
+    if listed is not None and read_scans < listed:
+        warnings.warn(f"{path}: AcqData/MSScan.bin lists {listed} scans but MSProfile.bin holds "
+                      f"only {read_scans} complete ones (acquisition interrupted or file "
+                      f"truncated); the last {listed - read_scans} are missing",
+                      DataQualityWarning, stacklevel=3)
+    return Dataset(path=str(path), driver=NAME, technique="ms", items=tuple(runs),
+                   metadata={"header": {"vendor": "Agilent", "format": "MassHunter"},
+                             "channels": [], "ms_files": ms_file_summary(runs),
+                             "scans_listed": listed},
+                   sha256=sha)
+
+
+def _listed_scans(masshunter, acq: Path) -> int | None:
+    """How many scan records ``MSScan.bin`` holds (None when it cannot be counted)."""
+    try:
+        types = masshunter.parse_scan_xsd(str(acq / "MSScan.xsd"))
+        return len(masshunter.read_scan_records(str(acq / "MSScan.bin"), types,
+                                                masshunter.count_scans(str(acq))))
+    except Exception:  # noqa: BLE001 - only used to detect a truncated profile
+        return None
+
+
+def _profile_run(profile, k: int, n_grids: int, path: Path, sha: str, extra: dict) -> Run:
+    """One rainbow ProfileDataFile (per-scan calibrated m/z) as a profile Run."""
+    data = np.asarray(profile.data)
+    times = np.asarray(profile.xlabels, dtype=np.float64) * 60.0
+    if data.ndim != 2 or data.shape[0] != times.size:
+        raise CorruptDataError(f"MSProfile.bin: profile shape {data.shape} does not match "
+                               f"{times.size} scans", path)
+    mz = np.concatenate([np.asarray(profile.mass_labels(i), dtype=np.float64)
+                         for i in range(times.size)]) if times.size else np.empty(0)
+    offsets = np.arange(times.size + 1, dtype=np.int64) * data.shape[1]
+    name = profile.name if n_grids == 1 else f"{profile.name} (grid {k + 1})"
+    meta = {k2: v for k2, v in extra.items() if v}
+    meta.update({"channel": name, "acquisition_mode": "Scan", "name": name})
+    return Run(retention_time_s=times, offsets=offsets, mz=mz,
+               intensity=data.astype(np.float64).ravel(), centroided=False, metadata=meta,
+               provenance=Provenance(source=str(path), driver=NAME, sha256=sha))
+
+
 def _instrument(datadir) -> str | None:
     for df in datadir.datafiles:
         inst = df.metadata.get("instrument")
@@ -228,4 +416,5 @@ def _instrument(datadir) -> str | None:
 
 
 register(Driver(NAME, sniff, read, "ms",
-                "Agilent ChemStation/MassHunter .D folder (GC/MSD, LC/MSD)", (".d",)))
+                "Agilent ChemStation/MassHunter .D folder (GC/MSD, LC/MSD, Q-TOF profile) "
+                "or ChemStation .MS file", (".d", ".ms")))

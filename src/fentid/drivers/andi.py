@@ -42,12 +42,13 @@ chromConverter test files (see ``formats/index.csv``).
 
 from __future__ import annotations
 
+import warnings
 from pathlib import Path
 
 import numpy as np
 
 from fentid.drivers.registry import Driver, register
-from fentid.errors import CorruptDataError, FentidError, FormatError
+from fentid.errors import CorruptDataError, DataQualityWarning, FentidError, FormatError
 from fentid.spectra.model import Dataset, Provenance, Run, hash_source
 
 NAME = "andi"
@@ -80,10 +81,11 @@ def _scaled(var) -> np.ndarray:
     attrs = getattr(var, "_attributes", {})
     scale = float(np.ravel(attrs.get("scale_factor", 1.0))[0])
     offset = float(np.ravel(attrs.get("add_offset", 0.0))[0])
-    if scale != 1.0:
-        data *= scale
-    if offset != 0.0:
-        data += offset
+    with np.errstate(over="ignore", invalid="ignore"):  # non-finite results are refused later
+        if scale != 1.0:
+            data *= scale
+        if offset != 0.0:
+            data += offset
     return data
 
 
@@ -208,6 +210,11 @@ def _pack_scans(path, rt, start, count, mz, inten):
         raise CorruptDataError("scan_acquisition_time is not non-decreasing", path)
     offsets = np.zeros(n + 1, dtype=np.int64)
     np.cumsum(count, out=offsets[1:])
+    unowned = _unowned_points(start, count, offsets, mz.size)
+    if unowned > 0:
+        warnings.warn(f"{path}: {unowned} of the {mz.size} stored points belong to no scan "
+                      "(scan_index/point_count do not cover them); they are not read",
+                      DataQualityWarning, stacklevel=3)
     if not np.array_equal(start, offsets[:-1]):
         idx = np.concatenate([np.arange(s, s + c) for s, c in zip(start, count, strict=True)]) \
             if n else np.zeros(0, np.int64)
@@ -216,6 +223,16 @@ def _pack_scans(path, rt, start, count, mz, inten):
         mz, inten = mz[:offsets[-1]], inten[:offsets[-1]]
     mz, inten = _sort_within_scans(offsets, mz, inten)
     return offsets, mz, inten
+
+
+def _unowned_points(start, count, offsets, n_stored: int) -> int:
+    """Stored points that no scan's (scan_index, point_count) range covers."""
+    if np.array_equal(start, offsets[:-1]):
+        return n_stored - int(offsets[-1])
+    covered = np.zeros(n_stored, dtype=bool)
+    for s0, c in zip(start, count, strict=True):
+        covered[s0:s0 + c] = True
+    return int(n_stored - covered.sum())
 
 
 def _sort_within_scans(offsets, mz, inten):

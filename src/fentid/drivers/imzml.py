@@ -25,6 +25,7 @@ Format notes
 from __future__ import annotations
 
 import re
+import warnings
 import zlib
 from pathlib import Path
 
@@ -42,7 +43,7 @@ from fentid.drivers._mzml_fast import (
     _text,
 )
 from fentid.drivers.registry import Driver, register
-from fentid.errors import CorruptDataError
+from fentid.errors import CorruptDataError, DataQualityWarning
 from fentid.spectra.model import Dataset, Provenance, Spectrum, hash_source
 
 NAME = "imzml"
@@ -233,6 +234,11 @@ def read(path: Path) -> Dataset:
             if mz.size:
                 mz_lo.append(float(mz.min()))
                 mz_hi.append(float(mz.max()))
+    declared = scanner.header.declared_count if scanner.header else None
+    if declared is not None and declared != len(items):
+        warnings.warn(f"{path}: spectrumList declares count={declared} but the file holds "
+                      f"{len(items)} pixel spectra; using the {len(items)} present",
+                      DataQualityWarning, stacklevel=2)
     polarities = sorted({s.metadata["polarity"] for s in items if s.metadata["polarity"]})
     metadata = {
         "n_spectra": len(items),

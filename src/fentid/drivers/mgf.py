@@ -22,9 +22,9 @@ Format notes
 - Peak lines are ``m/z intensity [charge]`` separated by spaces or tabs; lines
   starting with ``#``, ``;``, ``!`` or ``/`` are comments. Peaks are not
   guaranteed to be sorted (we sort them).
-- Problems: a record with an unreadable peak line, a non-finite value or no
-  ``END IONS`` is reported as a :class:`~fentid.spectra.model.RecordProblem` with
-  its 1-based record number and line, and the other records are read.
+- Problems: a record with an unreadable peak line, a non-finite value, no
+  peaks or no ``END IONS`` is reported as a :class:`~fentid.spectra.model.RecordProblem`
+  with its 1-based record number and line, and the other records are read.
 - Sources: Matrix Science MGF reference; pyteomics.mgf; GNPS library exports.
 """
 
@@ -118,6 +118,10 @@ def _parse(lines) -> tuple[list[_Record], int]:
         current.intensity.append(inten)
     if current is not None:
         current.problem = current.problem or "no END IONS: the file ends inside this record"
+    for rec in records:
+        if rec.problem is None and not rec.mz:
+            # an empty spectrum would look like a real one that matched nothing
+            rec.problem = f"no peaks (the record starting at line {rec.line} has no peak line)"
     return records, len(records)
 
 

@@ -6,7 +6,12 @@ Layout
     Plain text, one record per compound spectrum.  A record starts with a
     ``Name:`` line, continues with ``Key: value`` header lines and a
     ``Num Peaks: n`` line, then the peaks, and ends at a blank line or at the
-    next ``Name:`` line.  Keys are case-insensitive and writers spell them
+    next ``Name:`` line.  MS-DIAL and RIKEN exports write the header fields in
+    any order (``INCHIKEY:`` first, ``NAME:`` in the middle); a file whose
+    first field is not ``Name:`` is split at the end of each peak block
+    instead (a header line after peaks, or after a blank line once the record
+    has its ``Num Peaks``), and a record needs a ``Name:`` field somewhere in
+    its header.  Keys are case-insensitive and writers spell them
     differently (``PrecursorMZ`` / ``PRECURSORMZ`` / ``Precursor_MZ``,
     ``Synon`` / ``Synonym``, ``Comment`` / ``Comments``); they are compared
     with case, spaces and underscores removed.
@@ -62,7 +67,10 @@ Decisions
       ``ExampleQuerySpectra`` tree) is read file by file in sorted order;
       each spectrum's ``provenance.source`` is its own file.
     * ``fentid info`` lists the bad records and exits 2 when there are any
-      (the good ones are still described), so scripts notice.
+      (the good ones are still described), so scripts notice.  A file none
+      of whose records can be read raises :class:`~fentid.errors.NoSpectraError`
+      (carrying the Dataset with its problems, which ``fentid info`` shows),
+      so processing it is an error, not an empty result.
 
 Sources
     NIST MS Search manual (MSP section); NIST lib2nist documentation of the
@@ -87,7 +95,7 @@ from fentid.drivers._libtext import (
     parse_unsigned_many,
 )
 from fentid.drivers.registry import Driver, register
-from fentid.errors import CorruptDataError, DataQualityWarning
+from fentid.errors import CorruptDataError, DataQualityWarning, NoSpectraError
 from fentid.spectra.model import Dataset, Provenance, RecordProblem, Spectrum, hash_source
 
 NAME = "msp"
@@ -118,7 +126,11 @@ _FOLDER_SNIFF_FILES = 200
 # --- sniffing --------------------------------------------------------------------------------
 
 def sniff(path: Path, head: bytes) -> bool:
-    """True when the first non-comment line is ``Name:`` and ``Num Peaks`` follows it.
+    """True when the first record's header has ``Name:`` and ``Num Peaks`` lines.
+
+    The first non-comment line is ``Name:`` (NIST) or another ``Key: value``
+    field (MS-DIAL/RIKEN field order: then ``Name:`` and ``Num Peaks`` must
+    both come before the first peak line).
 
     Parameters
     ----------
@@ -133,8 +145,10 @@ def sniff(path: Path, head: bytes) -> bool:
         return False
     lines = head.decode("latin-1").lstrip("\ufeff\xef\xbb\xbf").splitlines()
     content = [i for i, ln in enumerate(lines) if ln.strip() and not ln.lstrip().startswith("#")]
-    if not content or not _NAME_LINE.match(lines[content[0]]):
+    if not content:
         return False
+    if not _NAME_LINE.match(lines[content[0]]):
+        return _sniff_free_order(lines[content[0]:])
     rest = lines[content[0] + 1:]
     for line in rest:
         key = _norm_key(line.split(":", 1)[0]) if ":" in line else ""
@@ -146,6 +160,21 @@ def sniff(path: Path, head: bytes) -> bool:
     # head held nothing but header lines
     return len(head) >= 4096 and all(
         _HEADER.match(ln) or not ln.strip() or ln.lstrip().startswith("#") for ln in rest[:-1])
+
+
+def _sniff_free_order(lines: list[str]) -> bool:
+    """A first record whose header fields come in any order (MS-DIAL, RIKEN)."""
+    keys = set()
+    for line in lines:
+        if not line.strip() or line.lstrip().startswith("#"):
+            continue
+        if _PEAK_START.match(line):
+            return "name" in keys and "numpeaks" in keys
+        key, colon, _ = line.partition(":")
+        if not colon or not _KEY_TEXT.fullmatch(key):
+            return False
+        keys.add(_norm_key(key))
+    return False
 
 
 def _folder_files(path: Path, limit: int | None = None) -> list[Path]:
@@ -208,8 +237,9 @@ def read(path: Path) -> Dataset:
     raw = path.read_bytes()
     sha = hashlib.sha256(raw).hexdigest()  # == hash_source(path), without a second read
     text, encoding = decode_text(raw)
-    blocks = split_records(text)
-    headers = [parse_header(block.text) for block in blocks]
+    free_order = is_free_order(text)
+    blocks = split_free_order(text) if free_order else split_records(text)
+    headers = [parse_header(block.text, free_order) for block in blocks]
     peak_texts = [h[1] if isinstance(h, tuple) else "" for h in headers]
     fast = parse_unsigned_many([_clean_peak_text(t) for t in peak_texts])
     items, problems, noted = [], [], []
@@ -234,6 +264,8 @@ def read(path: Path) -> Dataset:
                               metadata=meta, provenance=prov))
     if not blocks:
         raise CorruptDataError("no MSP record (a 'Name:' line) found", path)
+    if not items:
+        _raise_nothing_readable(path, blocks, problems, sha, encoding)
     if noted:
         shown = ", ".join(map(str, noted[:10])) + (" ..." if len(noted) > 10 else "")
         warnings.warn(f"{path}: {len(noted)} record(s) with a missing or wrong 'Num Peaks' or "
@@ -243,6 +275,17 @@ def read(path: Path) -> Dataset:
                    problems=tuple(problems), sha256=sha,
                    metadata={"n_records": len(blocks), "n_problems": len(problems),
                              "encoding": encoding})
+
+
+def _raise_nothing_readable(path, blocks, problems, sha, encoding) -> None:
+    """Every record is bad: an error for processing, the problems for ``fentid info``."""
+    ds = Dataset(path=str(path), driver=NAME, technique="ms", items=(),
+                 problems=tuple(problems), sha256=sha,
+                 metadata={"n_records": len(blocks), "n_problems": len(problems),
+                           "encoding": encoding})
+    first = f"; {problems[0]}" if problems else ""
+    raise NoSpectraError(f"none of the {len(blocks)} MSP record(s) can be read{first}", path,
+                         dataset=ds)
 
 
 def _read_folder(path: Path) -> Dataset:
@@ -256,6 +299,8 @@ def _read_folder(path: Path) -> Dataset:
                                    "MSP files themselves", path)
         try:
             ds = read(file)
+        except NoSpectraError as exc:
+            ds = exc.dataset  # its bad records are listed below
         except CorruptDataError as exc:
             problems.append(RecordProblem(1, exc.message, str(file.relative_to(path))))
             continue
@@ -291,12 +336,67 @@ class _Block:
 
     __slots__ = ("name", "offset", "text")
 
-    def __init__(self, text: str, offset: int):
+    def __init__(self, text: str, offset: int, free_order: bool = False):
         self.text = text
         self.offset = offset
         end = text.find("\n")
         first = text if end < 0 else text[:end]
-        self.name = first.split(":", 1)[1].strip() or None if _NAME_LINE.match(first) else None
+        if _NAME_LINE.match(first):
+            self.name = first.split(":", 1)[1].strip() or None
+        elif free_order:
+            peak = _PEAK_START.search(text)
+            line = _NAME_FIELD.search(text, 0, len(text) if peak is None else peak.start())
+            self.name = line.group(1).strip() or None if line else None
+        else:
+            self.name = None
+
+
+#: A ``Name:`` field anywhere in a header (free field order), capturing its value.
+_NAME_FIELD = re.compile(r"^[ \t]*name[ \t]*:(.*)$", re.IGNORECASE | re.MULTILINE)
+
+
+def is_free_order(text: str) -> bool:
+    """True when the first content line is a header field other than ``Name:``."""
+    for line in text.split("\n", 200)[:200]:
+        if line.strip() and not line.lstrip().startswith("#"):
+            return not _NAME_LINE.match(line) and _HEADER.match(line) is not None
+    return False
+
+
+def split_free_order(text: str) -> list[_Block]:
+    """Cut a file whose header fields come in any order into record-like blocks.
+
+    A record ends where its peaks end: a header (or any non-peak) line after
+    peak lines, or after a blank line once the record has a ``Num Peaks``
+    line, starts the next one; a paragraph of peaks after a blank line that
+    follows peaks is a block of its own (reported, never dropped).
+    """
+    blocks, start = [], None
+    seen_peaks = seen_count = after_blank = False
+    offset = 0
+    for line in text.split("\n"):
+        here, offset = offset, offset + len(line) + 1
+        stripped = line.strip()
+        if not stripped:
+            after_blank = True
+            continue
+        if stripped.startswith("#"):
+            continue
+        is_peak = _PEAK_START.match(line) is not None
+        new = start is None or (seen_peaks and (after_blank or not is_peak)) or (
+            after_blank and seen_count and not is_peak)
+        if new:
+            if start is not None:
+                blocks.append(_Block(text[start:here].rstrip("\n"), start, free_order=True))
+            start, seen_peaks, seen_count = here, False, False
+        after_blank = False
+        if is_peak:
+            seen_peaks = True
+        elif _norm_key(line.split(":", 1)[0]) == "numpeaks":
+            seen_count = True
+    if start is not None:
+        blocks.append(_Block(text[start:].rstrip("\n"), start, free_order=True))
+    return blocks
 
 
 def split_records(text: str) -> list[_Block]:
@@ -374,8 +474,10 @@ def _has_content(text: str) -> bool:
     return any(ln.strip() and not ln.lstrip().startswith("#") for ln in text.split("\n"))
 
 
-def parse_header(text: str) -> tuple[dict, str] | str:
+def parse_header(text: str, free_order: bool = False) -> tuple[dict, str] | str:
     """Split a record into its metadata and its peak text.
+
+    ``free_order``: the ``Name:`` field may be anywhere in the header (MS-DIAL).
 
     Returns
     -------
@@ -383,10 +485,10 @@ def parse_header(text: str) -> tuple[dict, str] | str:
         The metadata (see :data:`METADATA_KEYS`) and the raw peak block, or
         the reason the record cannot be used.
     """
-    if not _NAME_LINE.match(text):
-        return "text without a 'Name:' line (not an MSP record)"
     first_peak = _PEAK_START.search(text)
     header = text if first_peak is None else text[:first_peak.start()]
+    if not _NAME_LINE.match(text) and not (free_order and _NAME_FIELD.search(header)):
+        return "text without a 'Name:' line (not an MSP record)"
     fields: list[tuple[str, str, str]] = []
     for line in header.split("\n"):
         key, colon, value = line.partition(":")

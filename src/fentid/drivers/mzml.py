@@ -16,10 +16,27 @@ Format notes
   spectrum or array; ProteoWizard excerpts keep the original ``spectrumList count``
   (two of our samples declare 8761 and 2918 spectra but contain 12 and 11): we
   trust the content and warn. MS-Numpress arrays are refused with a message.
+  A spectrum that declares points (``defaultArrayLength``) but holds no arrays
+  is read as empty with a DataQualityWarning naming it.
+- Legacy drafts (``<mzML version="0.93">``, ``"0.99.1"``; HUPO-PSI's own
+  examples and ReAdW output) differ in structure and mislabel their binary
+  encodings; ``_mzml_fast`` reads them from the file's own structure (its
+  docstring says how) and warns once per file about what it corrected. The
+  PSI tiny1 0.99.1 MS1 spectrum declares "32-bit float" and arrayLength 1313 for
+  10,504 bytes: 1313 64-bit values whose m/z span the declared 400.39-1795.56
+  (pyteomics decodes 2,626 32-bit values, alternating -2.0 and ~3.9: wrong);
+  1min.mzML stores big-endian 32-bit floats (pyteomics' values are not finite
+  or far outside the declared range). Unit-less scan times there are seconds.
+- Chromatogram-only files (a complete mzML whose run has a chromatogramList and
+  no spectrumList, e.g. OpenSWATH output) raise :class:`~fentid.errors.NoSpectraError`
+  carrying a Dataset that describes them (``n_chromatograms``), so ``fentid
+  info`` describes them and processing says there are no spectra.
+- gzip (``.mzML.gz``) streams through :func:`fentid.drivers._gzip.open_binary`.
 - Reading: our own byte-level streaming scanner (``_mzml_fast``), 2x+ faster than
   pyteomics with identical arrays (benchmarks/bench_mzml_read.py). Chromatograms
   are not read.
-- Sources: mzML 1.1.0 specification (HUPO-PSI), psi-ms.obo, pyteomics.mzml.
+- Sources: mzML 1.1.0 specification (HUPO-PSI), psi-ms.obo, pyteomics.mzml; the
+  0.93 and 0.99.1 example files of the HUPO-PSI/mzML repository.
 
 What ``read`` returns
 ---------------------
@@ -71,9 +88,10 @@ from pathlib import Path
 
 import numpy as np
 
+from fentid.drivers._gzip import is_gzip
 from fentid.drivers._mzml_fast import ScanRecord, SpectrumScanner
 from fentid.drivers.registry import Driver, register
-from fentid.errors import CorruptDataError, DataQualityWarning, FormatError
+from fentid.errors import CorruptDataError, DataQualityWarning, FormatError, NoSpectraError
 from fentid.spectra.model import Dataset, Provenance, Run, Spectrum, hash_source
 
 NAME = "mzml"
@@ -302,8 +320,24 @@ def read(path: Path, *, profile_budget_mb: float = PROFILE_BUDGET_MB,
         MS-Numpress compressed arrays.
     """
     scanner = SpectrumScanner(path)
-    return build_dataset(path, NAME, scanner, lambda: scanner.header,
-                         profile_budget_mb=profile_budget_mb, nominal_boundary=nominal_boundary)
+    try:
+        return build_dataset(path, NAME, scanner, lambda: scanner.header,
+                             profile_budget_mb=profile_budget_mb,
+                             nominal_boundary=nominal_boundary)
+    except NoSpectraError as exc:
+        exc.dataset = _no_spectra_dataset(path, scanner.header)
+        raise
+
+
+def _no_spectra_dataset(path, header) -> Dataset:
+    """What ``fentid info`` shows for a complete mzML without spectra (chromatograms only)."""
+    return Dataset(path=str(path), driver=NAME, technique="ms", items=(), sha256=hash_source(path),
+                   metadata={"n_spectra": 0, "ms_levels": {}, "n_scans": 0,
+                             "n_chromatograms": header.chromatograms,
+                             "content": "chromatograms only" if header.chromatograms
+                             else "no spectra",
+                             "instrument": header.instrument, "ionization": header.ionization,
+                             "mzml_version": header.version})
 
 
 def read_scan_profile(run: Run, i: int) -> Spectrum:
@@ -389,9 +423,12 @@ def build_dataset(path, driver: str, records, header_fn, count_label="spectrumLi
     rts, mz_lo, mz_hi = [], [], []
     first_ms1_pos = None
     n = 0
+    notes: dict[str, list[str]] = {}  # what decoding corrected -> spectrum ids
     try:
         for rec in records:
             n += 1
+            for note in rec.notes:
+                notes.setdefault(note, []).append(rec.id)
             level = rec.ms_level or 1
             levels[level] += 1
             if rec.polarity:
@@ -419,6 +456,7 @@ def build_dataset(path, driver: str, records, header_fn, count_label="spectrumLi
         warnings.warn(
             f"{path}: {count_label} declares count={header.declared_count} but the file "
             f"contains {n} spectra; using the {n} present", DataQualityWarning, stacklevel=3)
+    _warn_notes(path, notes, n, header)
     polarity = "/".join(sorted(polarities)) or None
     items: list = list(others)
     if run.rt:
@@ -435,8 +473,22 @@ def build_dataset(path, driver: str, records, header_fn, count_label="spectrumLi
         "polarity": polarity,
         "declared_count": header.declared_count,
     }
+    if getattr(header, "version", None):
+        metadata["mzml_version"] = header.version
+    if is_gzip(Path(path)):
+        metadata["compression"] = "gzip"
     return Dataset(path=str(path), driver=driver, technique="ms", items=tuple(items),
                    metadata=metadata, sha256=sha)
 
 
-register(Driver(NAME, sniff, read, "ms", "mzML mass spectra (HUPO-PSI)", (".mzml",)))
+def _warn_notes(path, notes: dict[str, list[str]], n: int, header) -> None:
+    """One DataQualityWarning per kind of correction made while decoding, naming spectra."""
+    version = f"mzML {header.version}: " if getattr(header, "legacy", False) else ""
+    for note, ids in notes.items():
+        shown = ", ".join(ids[:5]) + (", ..." if len(ids) > 5 else "")
+        warnings.warn(f"{path}: {version}{len(ids)} of {n} spectra ({shown}): {note}",
+                      DataQualityWarning, stacklevel=4)
+
+
+register(Driver(NAME, sniff, read, "ms", "mzML mass spectra (HUPO-PSI)", (".mzml",),
+                reads_gzip=True))

@@ -23,6 +23,8 @@ Format notes
   ``profile_budget_mb`` profile scans are centroided as they stream.
   :func:`read_scan` re-reads one scan by its number (for
   :func:`fentid.drivers.mzml.read_scan_profile`).
+- gzip (``.mzXML.gz``) streams through :func:`fentid.drivers._gzip.open_binary`; XML
+  parser errors are reported on one line with their position.
 - Sources: mzXML 2.1/3.2 schema (Pedrioli et al. 2004), pyteomics.mzxml.
 """
 
@@ -36,6 +38,7 @@ from pathlib import Path
 
 import numpy as np
 
+from fentid.drivers._gzip import open_binary
 from fentid.drivers._mzml_fast import MzmlHeader, ScanRecord, decode_base64
 from fentid.drivers.mzml import PROFILE_BUDGET_MB, build_dataset
 from fentid.drivers.registry import Driver, register
@@ -98,6 +101,17 @@ def decode_peaks(text: str, attrs: dict, n_declared: int | None, label: str,
     return pairs[:, 0].astype(native), pairs[:, 1].astype(native)
 
 
+def xml_error_text(exc) -> str:
+    """An lxml XMLSyntaxError as one line: where (line, column) and what."""
+    # lxml's msg ends with "\n, line L, column C": keep the text before the break
+    msg = (getattr(exc, "msg", None) or str(exc)).split("\n", 1)[0]
+    text = " ".join(msg.split()).rstrip(",. ")
+    where = getattr(exc, "position", None)
+    if where and where[0]:
+        text = f"{text} at line {where[0]}, column {where[1]}"
+    return text
+
+
 def _local(tag) -> str:
     return tag.rsplit("}", 1)[-1] if isinstance(tag, str) else ""
 
@@ -115,8 +129,12 @@ class _Reader:
 
         order = 0
         pending: dict[int, int] = {}
+        with open_binary(self.path) as fh:
+            yield from self._parse(etree, fh, order, pending)
+
+    def _parse(self, etree, fh, order: int, pending: dict) -> Iterator[ScanRecord]:
         try:
-            for event, el in etree.iterparse(str(self.path), events=("start", "end"),
+            for event, el in etree.iterparse(fh, events=("start", "end"),
                                              huge_tree=True, resolve_entities=False):
                 name = _local(el.tag)
                 if event == "start":
@@ -138,8 +156,8 @@ class _Reader:
                 elif name == "msIonisation":
                     self.header.ionization = el.get("value")
         except etree.XMLSyntaxError as exc:
-            raise CorruptDataError(f"not well-formed mzXML (truncated?): {exc}",
-                                   self.path) from exc
+            raise CorruptDataError(f"not well-formed mzXML (truncated or damaged?): "
+                                   f"{xml_error_text(exc)}", self.path) from exc
 
     def _record(self, el, index: int) -> ScanRecord:
         num = el.get("num", str(index + 1))
@@ -175,6 +193,9 @@ class _Reader:
                     raise CorruptDataError(f"{label}: bad precursorMz: {exc}",
                                            self.path) from exc
                 rec.activation = child.get("activationMethod")
+        if n_declared and rec.mz.size == 0:
+            rec.notes.append(f"declares peaksCount={n_declared} but has no <peaks> data: read "
+                             "as an empty scan")
         return rec
 
 
@@ -232,7 +253,7 @@ def read_scan(path, scan_id: str, chunk_bytes: int = 1 << 20) -> ScanRecord:
     num = scan_id.removeprefix("scan=")
     start_tag = re.compile(rb'<scan\b[^>]*?\snum\s*=\s*"' + re.escape(num.encode()) + rb'"')
     reader = _Reader(path)
-    with open(path, "rb") as fh:
+    with open_binary(path) as fh:
         buf = b""
         while True:
             chunk = fh.read(chunk_bytes)
@@ -260,7 +281,8 @@ def read_scan(path, scan_id: str, chunk_bytes: int = 1 << 20) -> ScanRecord:
         el = etree.fromstring(snippet, etree.XMLParser(huge_tree=True, resolve_entities=False,
                                                        recover=False))
     except etree.XMLSyntaxError as exc:
-        raise CorruptDataError(f"scan {num} is not well-formed: {exc}", path) from exc
+        raise CorruptDataError(f"scan {num} is not well-formed: {xml_error_text(exc)}",
+                               path) from exc
     return reader._record(el, 0)
 
 
@@ -273,4 +295,5 @@ def _scan_end(buf: bytes) -> int:
     return close + len(b"</scan>") if close >= 0 else -1
 
 
-register(Driver(NAME, sniff, read, "ms", "mzXML mass spectra (ISB)", (".mzxml",)))
+register(Driver(NAME, sniff, read, "ms", "mzXML mass spectra (ISB)", (".mzxml",),
+                reads_gzip=True))

@@ -3,18 +3,29 @@
 Each format module calls :func:`register` at import time with a
 :class:`Driver`. :func:`find_driver` reads the first bytes once, asks every
 driver's ``sniff``; the file extension only breaks ties.
+
+gzip-compressed files (``X.mzML.gz``, ``X.msp.gz``, ``X.jdx.gz``...) are
+sniffed by their decompressed first bytes and read transparently, for every
+single-file format: drivers with ``reads_gzip`` stream the ``.gz`` themselves,
+the others get a decompressed temporary copy, whose paths and digests are put
+back to the ``.gz`` file in the result, its warnings and its errors
+(:mod:`fentid.drivers._gzip`).
 """
 
 from __future__ import annotations
 
+import dataclasses
 import importlib
 import os
+import tempfile
+import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from fentid.drivers._gzip import decompressed_name, gunzip_head, gunzip_to, is_gzip
 from fentid.errors import CorruptDataError, FentidError, UnknownFormatError
-from fentid.spectra.model import Dataset
+from fentid.spectra.model import Dataset, hash_source
 
 #: Bytes handed to ``sniff`` for a file (folders get ``b""``).
 HEAD_BYTES = 8192
@@ -22,8 +33,8 @@ HEAD_BYTES = 8192
 #: Modules that register drivers; imported on first use so start-up stays cheap.
 DRIVER_MODULES = (
     "bruker", "varian", "jeol", "spinsolve", "jcampdx", "nmrpipe", "nmrml",
-    "mzml", "mzxml", "mgf", "imzml", "msp", "massbank", "andi", "agilent", "waters",
-    "thermo", "shimadzu",
+    "mzml", "mzxml", "mzdata", "mgf", "imzml", "msp", "massbank", "andi", "agilent", "waters",
+    "saturn", "thermo", "shimadzu",
 )
 
 
@@ -46,6 +57,10 @@ class Driver:
         One line for the formats table and error messages.
     extensions : tuple of str
         Lower-case suffixes (``".jdx"``) used only to break sniffing ties.
+    reads_gzip : bool
+        True when ``read`` opens its file through
+        :func:`fentid.drivers._gzip.open_binary` and so streams a gzip file
+        itself; other drivers are given a decompressed temporary copy.
     """
 
     name: str
@@ -54,6 +69,7 @@ class Driver:
     technique: str
     description: str = ""
     extensions: tuple[str, ...] = field(default_factory=tuple)
+    reads_gzip: bool = False
 
 
 _REGISTRY: dict[str, Driver] = {}
@@ -87,17 +103,27 @@ def drivers() -> dict[str, Driver]:
 
 
 def read_head(path: Path, n: int = HEAD_BYTES) -> bytes:
-    """First ``n`` bytes of a file, ``b""`` for a folder."""
+    """First ``n`` bytes of a file (decompressed when it is gzip), ``b""`` for a folder."""
     if path.is_dir():
         return b""
+    if is_gzip(path):
+        return gunzip_head(path, n)
     with open(path, "rb") as fh:
         return fh.read(n)
+
+
+def _sniff_head(path: Path) -> bytes:
+    """:func:`read_head` for sniffing: a damaged gzip header sniffs as nothing."""
+    try:
+        return read_head(path)
+    except CorruptDataError:
+        return b""
 
 
 def claimants(path: str | os.PathLike) -> list[Driver]:
     """Every driver whose ``sniff`` claims ``path`` (normally zero or one)."""
     path = Path(path)
-    head = read_head(path)
+    head = _sniff_head(path)
     found = []
     for drv in drivers().values():
         try:
@@ -136,16 +162,19 @@ def find_driver(path: str | os.PathLike, format: str | None = None) -> Driver:
         raise UnknownFormatError("file is empty", path)
     if path.is_dir() and not any(path.iterdir()):
         raise UnknownFormatError("folder is empty", path)
+    gz = is_gzip(path)
+    if gz and not read_head(path):  # raises for a damaged gzip header
+        raise UnknownFormatError("gzip file whose content is empty", path)
     found = claimants(path)
     if len(found) > 1:
-        suffix = path.suffix.lower()
+        suffix = Path(decompressed_name(path) if gz else path.name).suffix.lower()
         by_ext = [d for d in found if suffix in d.extensions]
         found = by_ext or found
     if not found:
         known = ", ".join(sorted(drivers()))
         kind = "folder" if path.is_dir() else "file"
-        raise UnknownFormatError(
-            f"no driver recognises this {kind}; known formats: {known}", path)
+        what = "the content of this gzip file" if gz else f"this {kind}"
+        raise UnknownFormatError(f"no driver recognises {what}; known formats: {known}", path)
     return found[0]
 
 
@@ -160,6 +189,8 @@ def read(path: str | os.PathLike, format: str | None = None, **options) -> Datas
     path = Path(path)
     driver = find_driver(path, format)
     try:
+        if not driver.reads_gzip and is_gzip(path):
+            return _read_gunzipped(driver, path, options)
         return driver.read(path, **options)
     except FentidError:
         raise
@@ -168,3 +199,64 @@ def read(path: str | os.PathLike, format: str | None = None, **options) -> Datas
         raise CorruptDataError(
             f"cannot be read as {driver.description or driver.name}: "
             f"{type(exc).__name__}: {exc}", path) from exc
+
+
+def _read_gunzipped(driver: Driver, path: Path, options: dict) -> Dataset:
+    """Read a gzip file with a driver that needs a plain file: via a temporary copy.
+
+    The copy is named like ``path`` without ``.gz`` (drivers may look at the
+    suffix) and deleted afterwards. Its path is replaced by ``path`` in the
+    Dataset, the items' provenance, warnings and error messages, and the
+    digests become that of the ``.gz`` file.
+    """
+    with tempfile.TemporaryDirectory(prefix="fentid_gunzip_") as tmp:
+        plain = Path(tmp) / decompressed_name(path)
+        gunzip_to(path, plain)
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            try:
+                ds = driver.read(plain, **options)
+            except FentidError as exc:
+                raise _renamed_error(exc, plain, path) from exc
+            except (OSError, ValueError, KeyError, IndexError, EOFError, TypeError,
+                    UnicodeDecodeError, OverflowError, AttributeError) as exc:
+                raise CorruptDataError(
+                    f"cannot be read as {driver.description or driver.name}: "
+                    f"{type(exc).__name__}: {str(exc).replace(str(plain), str(path))}",
+                    path) from exc
+    for w in caught:
+        warnings.warn(str(w.message).replace(str(plain), str(path)), w.category, stacklevel=3)
+    return restore_source(ds, plain, path)
+
+
+def _renamed_error(exc: FentidError, plain: Path, path: Path) -> FentidError:
+    """The same error about ``path`` instead of the temporary copy ``plain``."""
+    message = exc.message.replace(str(plain), str(path))
+    where = path if exc.path in (None, str(plain)) else exc.path
+    try:
+        new = type(exc)(message, where)
+    except TypeError:  # a subclass with another signature: keep its class's meaning
+        return CorruptDataError(message, where)
+    for key, value in vars(exc).items():  # e.g. NoSpectraError.dataset
+        if key not in ("message", "path"):
+            setattr(new, key, restore_source(value, plain, path)
+                    if isinstance(value, Dataset) else value)
+    return new
+
+
+def restore_source(ds: Dataset, plain: Path, path: Path) -> Dataset:
+    """Point a Dataset read from ``plain`` (a decompressed copy) back at ``path``.
+
+    Items whose provenance names ``plain`` get ``path`` and the ``.gz``
+    file's sha256; ``metadata["compression"]`` is set to ``"gzip"``.
+    """
+    sha = hash_source(path)
+    items = []
+    for item in ds.items:
+        prov = getattr(item, "provenance", None)
+        if prov is not None and prov.source == str(plain):
+            item = item.replace(provenance=dataclasses.replace(prov, source=str(path),
+                                                               sha256=sha))
+        items.append(item)
+    return dataclasses.replace(ds, path=str(path), items=tuple(items), sha256=sha,
+                               metadata={**ds.metadata, "compression": "gzip"})
