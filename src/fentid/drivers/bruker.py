@@ -48,6 +48,7 @@ from pathlib import Path
 
 import numpy as np
 
+from fentid.drivers._nmr_checks import check_data
 from fentid.drivers.registry import Driver, register
 from fentid.errors import CorruptDataError, DataQualityWarning, IncompleteDataError
 from fentid.spectra.model import Dataset, Fid, Provenance, Spectrum, hash_source
@@ -251,6 +252,7 @@ def _read_fid_1d(fid_path: Path, acqus: dict) -> np.ndarray:
             f"fid has {size} bytes but TD={td} needs {need}: acquisition incomplete or "
             "file truncated", fid_path)
     raw = np.fromfile(fid_path, dtype=dtype, count=td - td % 2)
+    check_data(raw, fid_path, "fid")
     return (raw[0::2] + 1j * raw[1::2]).astype(np.complex128)
 
 
@@ -267,6 +269,7 @@ def _read_ser(ser_path: Path, acqus: dict, acqu2s: dict) -> np.ndarray:
             f"ser holds {rows} of the {td1} FIDs acqu2s TD announces: acquisition "
             "incomplete or file truncated", ser_path)
     raw = np.fromfile(ser_path, dtype=dtype, count=td1 * row).reshape(td1, row)[:, :td2]
+    check_data(raw, ser_path, "ser")
     return (raw[:, 0::2] + 1j * raw[:, 1::2]).astype(np.complex128)
 
 
@@ -279,6 +282,7 @@ def _read_1r(procdir: Path, procs: dict) -> np.ndarray:
         raise CorruptDataError(
             f"1r has {size} bytes but SI={si} needs {si * dtype.itemsize}", path)
     data = np.fromfile(path, dtype=dtype, count=si).astype(np.float64)
+    check_data(data, path, "1r")
     if dtype.kind == "i":
         data *= 2.0 ** float(procs.get("NC_proc", 0))
     return data

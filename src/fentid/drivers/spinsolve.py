@@ -44,6 +44,7 @@ from pathlib import Path
 
 import numpy as np
 
+from fentid.drivers._nmr_checks import check_data
 from fentid.drivers.registry import Driver, register
 from fentid.errors import CorruptDataError
 from fentid.spectra.model import Dataset, Fid, Provenance, Spectrum, hash_source
@@ -118,6 +119,7 @@ def read_prospa_1d(path: Path) -> tuple[np.ndarray, np.ndarray, dict]:
         raise CorruptDataError(f"Prospa file should be {need} bytes for {n} points "
                                f"but is {len(raw)} bytes (truncated?)", path)
     values = np.frombuffer(raw, dtype="<f4", offset=PROSPA_HEADER.size)
+    check_data(values, path, "Prospa data")
     x = values[:n].astype(np.float64)
     # conjugated: Prospa's sign convention mirrors Bruker's (see Conventions)
     data = values[n::2].astype(np.float64) - 1j * values[n + 1::2]

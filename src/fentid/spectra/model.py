@@ -10,6 +10,7 @@ which appends the step to the provenance.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import hashlib
 import os
 from collections.abc import Mapping
@@ -43,6 +44,24 @@ def _freeze(value: Any) -> Any:
     if isinstance(value, np.generic):
         return value.item()
     return value
+
+
+def _names_source(post_init):
+    """Make the invariant errors of a model class name the file it was read from.
+
+    ``SpectrumError("FID data must be finite")`` alone leaves a user without the
+    file; the provenance knows it.
+    """
+    @functools.wraps(post_init)
+    def checked(self):
+        try:
+            post_init(self)
+        except SpectrumError as exc:
+            source = getattr(self.provenance, "source", "")
+            if exc.path is None and source:
+                raise SpectrumError(exc.message, source) from exc
+            raise
+    return checked
 
 
 def _readonly(values, dtype, name: str) -> np.ndarray:
@@ -213,6 +232,7 @@ class Spectrum(_Evolvable):
     metadata: Mapping[str, Any] = field(default_factory=dict)
     provenance: Provenance = field(default_factory=Provenance)
 
+    @_names_source
     def __post_init__(self):
         axis = _readonly(self.axis, np.float64, "axis")
         inten = _readonly(self.intensities, np.float64, "intensities")
@@ -282,6 +302,7 @@ class PeakList(_Evolvable):
     metadata: Mapping[str, Any] = field(default_factory=dict)
     provenance: Provenance = field(default_factory=Provenance)
 
+    @_names_source
     def __post_init__(self):
         pos = _readonly(self.position, np.float64, "position")
         if pos.ndim != 1:
@@ -364,6 +385,7 @@ class Fid(_Evolvable):
     metadata: Mapping[str, Any] = field(default_factory=dict)
     provenance: Provenance = field(default_factory=Provenance)
 
+    @_names_source
     def __post_init__(self):
         data = _readonly(self.data, np.complex128, "data")
         if data.ndim < 1 or data.shape[-1] < 2:
@@ -427,6 +449,7 @@ class Run(_Evolvable):
     metadata: Mapping[str, Any] = field(default_factory=dict)
     provenance: Provenance = field(default_factory=Provenance)
 
+    @_names_source
     def __post_init__(self):
         rt = _readonly(self.retention_time_s, np.float64, "retention_time_s")
         offsets = _readonly(self.offsets, np.int64, "offsets")
