@@ -505,7 +505,7 @@ NO_DATA_TYPE = [ASPIRIN, ASPIRIN_FID, NMR_DIR / "cheminfo/jeol/1h.dx",
 @pytest.mark.parametrize("source", NO_DATA_TYPE, ids=_ids)
 def test_nmr_block_without_data_type_is_nmr_by_its_labels(tmp_path, source):
     lines = source.read_bytes().split(b"\n")
-    kept = [ln for ln in lines if not re.match(rb"\s*##\s*DATA\s*TYPE\s*=", ln, re.I)]
+    kept = [ln for ln in lines if not re.match(rb"\s*##\s*DATA\s*TYPE\s*=", ln, re.IGNORECASE)]
     assert len(kept) == len(lines) - 1
     copy = tmp_path / source.name
     copy.write_bytes(b"\n".join(kept))

@@ -213,7 +213,7 @@ def _tallest(pl, n):
 
 def test_bmrb_nmrml_gives_the_bruker_folders_peaks():
     ours, ours_pl, _ = _picked_with_warnings(BMRB_NMRML)
-    bruker, bruker_pl, _ = _picked_with_warnings(BMRB_BRUKER)
+    _, bruker_pl, _ = _picked_with_warnings(BMRB_BRUKER)
     # the TopSpin peak list of the folder (pdata/1/peak.txt) has the CH3 triplet centre
     # at 1.0532 ppm; README: the nmrML put it at 1.264
     peak_txt = (BMRB_BRUKER / "pdata/1/peak.txt").read_text()
@@ -248,7 +248,7 @@ def test_bmrb_nmrml_axis_from_rnmr_is_not_the_vendor_reference():
 
 def test_hmdb_nmrml_without_carrier_warns_and_is_referenced_on_dss():
     ours, ours_pl, said = _picked_with_warnings(HMDB_NMRML)
-    varian, varian_pl, _ = _picked_with_warnings(HMDB_VARIAN)
+    _, varian_pl, _ = _picked_with_warnings(HMDB_VARIAN)
     # the file cannot place the carrier: warnings name the file and say so
     assert any(str(HMDB_NMRML) in w and "does not record where the carrier is" in w
                for w in said)
