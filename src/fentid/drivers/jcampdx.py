@@ -427,6 +427,12 @@ def _read_nmr(block: Block, path, prov: Provenance):
         nt = Ntuples(block, path)
         pages = [ntuple_page_xyy(nt, page, path) for _, page in nt.pages]
         by_symbol = {sym: (x, y) for sym, x, y, _ in pages}
+        if len(pages) > len(by_symbol):
+            # e.g. an arrayed series: one real/imaginary pair is one spectrum
+            warnings.warn(f"{path}: NTUPLES of the block at line {block.start_line} holds "
+                          f"{len(pages)} pages for {len(by_symbol)} columns; only the last "
+                          "page of each column is read (several spectra in one NTUPLES are "
+                          "not supported)", DataQualityWarning, stacklevel=3)
         encoding = pages[0][3]
         real_sym = next((s for s in nt.symbols if "REAL" in nt.name(s) or s == "R"), None)
         imag_sym = next((s for s in nt.symbols if "IMAG" in nt.name(s) or s == "I"), None)
@@ -500,14 +506,21 @@ def _make_nmr_spectrum(block, path, prov, x, y, imag, xunits, obs, nucleus, meta
                     metadata=meta, provenance=prov)
 
 
-def _group_delay(vendor: dict) -> float:
+def _group_delay(vendor: dict, path) -> float:
     grpdly = vendor_float(vendor, "GRPDLY")
     if grpdly is not None and grpdly > 0:
         return grpdly
     dspfvs, decim = vendor_float(vendor, "DSPFVS"), vendor_float(vendor, "DECIM")
-    if dspfvs is None or decim is None or not float(decim).is_integer():
+    if dspfvs is None or decim is None:
         return 0.0
-    return float(_BRUKER_DSP_TABLE.get(int(dspfvs), {}).get(int(decim), 0.0))
+    delay = None
+    if float(decim).is_integer():
+        delay = _BRUKER_DSP_TABLE.get(int(dspfvs), {}).get(int(decim))
+    if delay is None and dspfvs not in (0, -1):
+        warnings.warn(f"{path}: no digital-filter group delay known for DSPFVS={dspfvs:g} "
+                      f"DECIM={decim:g}; assuming 0 (the spectrum's first-order phase will be "
+                      "large)", DataQualityWarning, stacklevel=4)
+    return float(delay or 0.0)
 
 
 _DECIMS = (2, 3, 4, 6, 8, 12, 16, 24, 32, 48, 64, 96, 128, 192, 256, 384, 512, 768, 1024,
@@ -576,7 +589,7 @@ def _make_fid(block, path, prov, t, real, imag, obs, nucleus, meta, vendor) -> F
         meta["vendor_phase_deg"] = {"p0": phc0, "p1": phc1 or 0.0}
     meta["nucleus"] = nucleus
     return Fid(real + 1j * imag, sw_hz=sw_hz, obs_mhz=obs, carrier_ppm=carrier,
-               nucleus=nucleus or "", group_delay=_group_delay(vendor), metadata=meta,
+               nucleus=nucleus or "", group_delay=_group_delay(vendor, path), metadata=meta,
                provenance=prov)
 
 

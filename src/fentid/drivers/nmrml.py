@@ -407,6 +407,10 @@ def _fid(node, path, acq, vendor, spec_info, ref, meta, prov) -> Fid:
         raise CorruptDataError(f"fidData holds {values.size} complex points but "
                                f"numberOfDataPoints is {stated}", path)
     check_data(values, path, "fidData")
+    if not vendor:
+        warnings.warn(f"{path}: sourceFileList names no vendor format, so the FID's sign "
+                      "convention is assumed to be Bruker's; a Varian or JEOL FID would "
+                      "come out mirrored", DataQualityWarning, stacklevel=3)
     # Varian/JEOL raw data are the mirror image of the Bruker convention fentid uses
     data = np.conj(values) if vendor in ("Varian", "Agilent", "JEOL") else values
     fid_meta = dict(meta)

@@ -53,13 +53,14 @@ from __future__ import annotations
 
 import re
 import struct
+import warnings
 from pathlib import Path
 
 import numpy as np
 
 from fentid.drivers._nmr_checks import check_data
 from fentid.drivers.registry import Driver, register
-from fentid.errors import CorruptDataError
+from fentid.errors import CorruptDataError, DataQualityWarning
 from fentid.spectra.model import Dataset, Fid, Provenance, hash_source
 
 NAME = "varian"
@@ -252,6 +253,11 @@ def read(path: Path) -> Dataset:
               carrier_ppm=carrier_ppm, nucleus=nucleus, group_delay=0.0, metadata=meta,
               provenance=Provenance(source=str(folder), driver=NAME, sha256=sha))
     points = _value(procpar, "np")
+    if points and int(points) != file_head["np"]:
+        # nmrglue reads the fid's own count; say that the two disagree
+        warnings.warn(f"{folder}: procpar np={int(points)} but the fid file header holds "
+                      f"{file_head['np']} values per trace; the fid's {file_head['np']} are "
+                      "read", DataQualityWarning, stacklevel=2)
     return Dataset(
         path=str(folder), driver=NAME, technique="nmr", items=(fid,), sha256=sha,
         metadata={"nucleus": nucleus, "spectrometer_frequency_mhz": sfrq,
