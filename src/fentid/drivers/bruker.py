@@ -34,6 +34,14 @@ Vendor quirks
     (``SR = SF - BF1``).  TopSpin phases ``PHC0``/``PHC1`` (degrees) are in
     ``procs``.  A folder written by an acquisition still running has a ``fid``
     shorter than ``TD`` says: reported as :class:`IncompleteDataError`.
+    ``procs`` may be left over from another experiment (the alginate CP/MAS
+    folder's procs predates its acqus by a week, and its phases do not fit
+    the data): a ``SF`` more than 100 ppm from ``BF1`` cannot be this
+    acquisition's reference, so phases and reference are then not used (with
+    a warning).  A ``fid`` holding more than one padded FID (an arrayed
+    experiment without ``acqu2s``) is warned about: only the first is read.
+    Decoded values are checked (NaN, infinities, absurd magnitudes, all
+    zeros: :class:`CorruptDataError`).
 Sources
     Bruker "TopSpin acquisition/processing parameter reference" manuals;
     nmrglue ``fileio/bruker.py``; W. M. Westler and F. Abildgaard, "DMX digital

@@ -17,7 +17,18 @@ Layout
     ``$SW``, ``$TD``, ``$O1``, ``$OFFSET``, ``$GRPDLY``, ``$DECIM``,
     ``$DSPFVS``...).  A file is one block ``##TITLE= .. ##END=``, or a
     ``##DATA TYPE= LINK`` block holding child blocks (MestReNova writes this
-    for a single spectrum).
+    for a single spectrum).  Children that hold no data table (TopSpin 3.5
+    writes a ``##DATA TYPE=PEAK ASSIGNMENTS`` block after its FID and
+    spectrum; others add structures) are skipped and noted in
+    ``metadata["notes"]``/``["skipped_blocks"]`` (assignments kept); a LINK
+    whose ``##BLOCKS=`` differs from its children is noted (TopSpin's DEPT
+    export says 2 and holds 3), and warned about when children are missing.
+Technique
+    ``##DATA TYPE=`` decides; a block without one is NMR when it carries
+    NMR-only records (``.OBSERVE FREQUENCY``, ``.OBSERVE NUCLEUS``,
+    ``$SFO1``, ``$BF1``, ``$NUC1``...) and Hz/ppm/seconds abscissae (the
+    sniffer also accepts ``.OBSERVE`` records in the head, since Bruker
+    exports put the table after line 1200), MS when its abscissa is m/z.
 Data tables
     * ``##XYDATA=(X++(Y..Y))``: each line is an abscissa (divided by XFACTOR)
       and ordinates (divided by YFACTOR) in AFFN (free numbers), PAC (signs as

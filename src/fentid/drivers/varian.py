@@ -7,7 +7,8 @@ Layout
     ``fid`` (binary data), ``procpar`` (every acquisition and processing
     parameter as text), and usually ``text`` (the operator's title), ``log``
     and pulse-sequence files. The directory, or its ``fid``/``procpar`` file,
-    may be given.
+    may be given. Copies through case-insensitive systems come back as
+    ``FID``/``PROCPAR``/``TEXT``: file names are matched without case.
 ``fid``
     Big-endian throughout. A 32-byte file header (``nblocks``, ``ntraces``,
     ``np``, ``ebytes``, ``tbytes``, ``bbytes`` as int32, ``vers_id``,
@@ -20,7 +21,10 @@ Layout
     reads it, because nmrglue reports it as a bare broadcasting error.
 ``procpar``
     One parameter per entry (name line, value line(s), enumeration line);
-    parsed with :func:`nmrglue.varian.read_procpar`. Key parameters:
+    parsed with :func:`nmrglue.varian.read_procpar`. Numbers may be written
+    with exponents (serum_1.fid's first line: ``is 1 1 1000000000 1e-06 0 4
+    1 3 1 64``). A procpar ``np`` that disagrees with the fid header is
+    warned about (the fid's count is read). Key parameters:
     ``tn`` observe nucleus (``H1``, ``C13``), ``sfrq`` observe frequency (MHz),
     ``sw`` spectral width (Hz), ``np`` number of *values* (real + imaginary,
     so ``np = 2 x`` complex points; this is what ``points`` reports, like

@@ -26,6 +26,9 @@ What drivers hand to processing (contract for every NMR driver):
   0 ppm, Bruker ``SF``) or ``{"shift_ppm"}``; or ``metadata["referenced"] =
   "vendor"`` when the carrier or axis is already referenced.
 - ``metadata["solvent"]``: for residual-solvent referencing when nothing else applies.
+- ``metadata["carrier_known"] = False`` when the file does not place the
+  carrier (``carrier_ppm`` is then 0): referencing looks for an internal
+  standard singlet over the whole spectrum (see :mod:`nmr_reference`).
 """
 
 from __future__ import annotations
