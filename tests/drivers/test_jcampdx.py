@@ -15,7 +15,7 @@ from fentid.drivers._jcamp_parse import decode_xyy
 from fentid.drivers.jcampdx import sniff
 from fentid.errors import CorruptDataError, DataQualityWarning, UnknownFormatError
 from fentid.spectra.model import Fid, Run, Spectrum
-from tests.conftest import FORMATS, load_index, run_cli
+from tests.conftest import DATA, FORMATS, load_index, run_cli
 
 NMR_DIR = FORMATS / "jcamp_dx_nmr"
 MS_DIR = FORMATS / "jcamp_dx_ms"
@@ -433,6 +433,108 @@ def test_link_file_with_two_blocks_xyw_and_xypoints(tmp_path):
     assert first.centroided and not second.centroided
     assert (first.provenance.record, second.provenance.record) == (1, 2)
     assert first.name == "first" and second.name == "second"
+
+
+# ------------------------------------------- files from the wild (issues 17/18)
+
+DEPT_LINK = DATA / "wild" / "jcamp_link_nmr_13c_dept.dx"
+
+
+def _peaks_of(item):
+    from fentid.spectra import nmr, peaks
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DataQualityWarning)
+        return peaks.pick_peaks(nmr.process_default(item))
+
+
+def test_topspin_link_with_peak_assignments_is_read():
+    """wild/README.md: TopSpin 3.5 LINK export, 13C DEPT spectra plus a PEAK ASSIGNMENTS
+    block; refused whole before.  The spectra are read, the assignments block noted."""
+    text = DEPT_LINK.read_text()
+    assert "##DATA TYPE=PEAK ASSIGNMENTS" in text and "##BLOCKS=   2" in text
+    assert find_driver(DEPT_LINK).name == "jcampdx"
+    ds = read(DEPT_LINK)
+    assert ds.technique == "nmr"
+    fid, spectrum = ds.items
+    assert isinstance(fid, Fid) and isinstance(spectrum, Spectrum)
+    assert fid.points == 32768  # VAR_DIM= 32768 real and 32768 imaginary values
+    assert len(spectrum) == 32768 and spectrum.nucleus == "13C"
+    (skipped,) = ds.metadata["skipped_blocks"]
+    assert skipped["data_type"] == "PEAK ASSIGNMENTS"
+    assert skipped["line"] == text.split("\n").index("##DATA TYPE=PEAK ASSIGNMENTS") - 1
+    assigned = [row["x"] for row in skipped["peak_assignments"]]
+    assert assigned == [118.93612601748676, 119.12759305537116]  # as written in the block
+    notes = " ".join(ds.metadata["notes"])
+    assert "PEAK ASSIGNMENTS" in notes and "declares BLOCKS=2 but holds 3 blocks" in notes
+    # the assigned lines are lines of the spectrum block (and of the FID processed here)
+    for item in (spectrum, fid):
+        picked = _peaks_of(item)
+        for x in assigned:
+            assert np.min(np.abs(picked.position - x)) < 0.03, (type(item).__name__, x)
+    proc = run_cli("info", "--json", DEPT_LINK)
+    assert proc.returncode == 0, proc.stderr
+    info = json.loads(proc.stdout)
+    assert info["skipped_blocks"][0]["data_type"] == "PEAK ASSIGNMENTS"
+    assert run_cli("peaks", DEPT_LINK).returncode == 0
+
+
+def test_link_holding_no_spectrum_is_refused(tmp_path):
+    path = tmp_path / "only_assignments.jdx"
+    path.write_text("##TITLE= a\n##JCAMP-DX= 5.01\n##DATA TYPE= LINK\n##BLOCKS= 1\n"
+                    "##TITLE= b\n##DATA TYPE=PEAK ASSIGNMENTS\n##PEAK ASSIGNMENTS=(XYA)\n"
+                    "(1.0, 2.0, <1>)\n##END=\n##END=\n")
+    with pytest.raises(UnknownFormatError, match="PEAK ASSIGNMENTS"):
+        read(path)
+
+
+def test_link_missing_declared_blocks_is_warned(tmp_path):
+    text = DEPT_LINK.read_text().replace("##BLOCKS=   2", "##BLOCKS=   4", 1)
+    path = tmp_path / "dept.dx"
+    path.write_text(text)
+    with pytest.warns(DataQualityWarning, match=r"declares BLOCKS=4 but holds 3 blocks") as w:
+        read(path)
+    assert any(str(path) in str(x.message) for x in w)
+
+
+#: Shared JCAMP NMR samples: every kind of NMR block (Bruker XYDATA whose table lies
+#: beyond the sniffer's head, NTUPLES spectrum and FID, JEOL, Varian, Nanalysis FID)
+NO_DATA_TYPE = [ASPIRIN, ASPIRIN_FID, NMR_DIR / "cheminfo/jeol/1h.dx",
+                NMR_DIR / "cheminfo/varian/1h.jdx", OFFICIAL / "BRUKNTUP.DX", NANALYSIS]
+
+
+@pytest.mark.parametrize("source", NO_DATA_TYPE, ids=_ids)
+def test_nmr_block_without_data_type_is_nmr_by_its_labels(tmp_path, source):
+    lines = source.read_bytes().split(b"\n")
+    kept = [ln for ln in lines if not re.match(rb"\s*##\s*DATA\s*TYPE\s*=", ln, re.IGNORECASE)]
+    assert len(kept) == len(lines) - 1
+    copy = tmp_path / source.name
+    copy.write_bytes(b"\n".join(kept))
+    assert find_driver(copy).name == "jcampdx"
+    ours, theirs = _read(copy), _read(source)
+    assert ours.technique == "nmr"
+    (a,), (b,) = ours.items, theirs.items
+    assert type(a) is type(b)
+    if isinstance(a, Fid):
+        np.testing.assert_array_equal(a.data, b.data)
+        assert (a.sw_hz, a.carrier_ppm) == (b.sw_hz, b.carrier_ppm)
+    else:
+        np.testing.assert_array_equal(a.axis, b.axis)
+        np.testing.assert_array_equal(a.intensities, b.intensities)
+    assert a.nucleus == b.nucleus
+
+
+def test_block_without_data_type_or_nmr_labels_is_still_refused(tmp_path):
+    path = tmp_path / "ir.jdx"
+    path.write_text("##TITLE= polystyrene\n##JCAMP-DX= 4.24\n##XUNITS= 1/CM\n"
+                    "##XYPOINTS=(XY..XY)\n4000, 0.9\n3999, 0.8\n##END=\n")
+    with pytest.raises(UnknownFormatError, match=r"DATA TYPE=\(none\)"):
+        read(path)
+    hz_only = tmp_path / "hz.jdx"
+    hz_only.write_text("##TITLE= t\n##JCAMP-DX= 4.24\n##XUNITS= HZ\n"
+                       "##XYPOINTS=(XY..XY)\n1, 0.9\n2, 0.8\n##END=\n")
+    with pytest.raises(UnknownFormatError):
+        read(hz_only)
 
 
 # --------------------------------------------------------------------- damaged input

@@ -14,7 +14,7 @@ from fentid.drivers.bruker import parse_parameters
 from fentid.errors import CorruptDataError, DataQualityWarning
 from fentid.spectra import nmr, peaks
 from fentid.spectra.model import Fid, Spectrum
-from tests.conftest import FORMATS, load_index, run_cli
+from tests.conftest import DATA, FORMATS, load_index, run_cli
 
 INDEX = {r["path"]: r for r in load_index("formats/index.csv")}
 ROWS = {k: v for k, v in INDEX.items() if k.startswith("nmrml/")}
@@ -180,3 +180,139 @@ def test_other_xml_root_is_not_nmrml(tmp_path):
     from fentid.drivers import claimants
 
     assert all(d.name != "nmrml" for d in claimants(other))
+
+
+# --- files from the wild (issues 17/18): referencing from what the file records ----------
+
+WILD = DATA / "wild"
+#: wild/README.md: "the same BMRB acquisition as nmrML and as a Bruker folder; today the
+#: nmrML peaks are 0.210 ppm above the Bruker ones (CH3 t 1.053 vs 1.264)"
+BMRB_NMRML = WILD / "nmrml_cq_00075_1.nmrML"
+BMRB_BRUKER = WILD / "bruker_bmse000325_1H"
+#: wild/README.md: "the same acquisition as ../formats/varian_vnmr/2-Ketobutyric_acid_noesy.fid;
+#: read from nmrML today every peak is 4.763 ppm off the Varian reading, with no warning"
+HMDB_NMRML = WILD / "nmrml_HMDB00005.nmrML"
+HMDB_VARIAN = FORMATS / "varian_vnmr/2-Ketobutyric_acid_noesy.fid"
+#: Tolerance for "the same peaks" (ppm): the twins hold the same FID, so any
+#: difference is referencing; 0.01 ppm is well inside 1H multiplet spacings.
+TWIN_PPM = 0.01
+
+
+def _picked_with_warnings(path):
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        spectrum = nmr.process_default(read(path).items[0])
+        picked = peaks.pick_peaks(spectrum)
+    return spectrum, picked, [str(w.message) for w in caught
+                              if issubclass(w.category, DataQualityWarning)]
+
+
+def _tallest(pl, n):
+    return np.sort(pl.position[np.argsort(pl.intensity)[::-1][:n]])
+
+
+def test_bmrb_nmrml_gives_the_bruker_folders_peaks():
+    ours, ours_pl, _ = _picked_with_warnings(BMRB_NMRML)
+    _, bruker_pl, _ = _picked_with_warnings(BMRB_BRUKER)
+    # the TopSpin peak list of the folder (pdata/1/peak.txt) has the CH3 triplet centre
+    # at 1.0532 ppm; README: the nmrML put it at 1.264
+    peak_txt = (BMRB_BRUKER / "pdata/1/peak.txt").read_text()
+    topspin = [float(m) for m in re.findall(r"^\s*\d+\s+[\d.]+\s+[-\d.]+\s+([-\d.]+)\s",
+                                            peak_txt, re.MULTILINE)]
+    assert 1.0532 in topspin
+    ch3 = ours_pl.position[np.argmax(np.where(np.abs(ours_pl.position - 1.1) < 0.3,
+                                              ours_pl.intensity, 0))]
+    assert ch3 == pytest.approx(1.0532, abs=TWIN_PPM)  # was 1.264
+    for ppm in topspin:
+        assert np.min(np.abs(ours_pl.position - ppm)) < TWIN_PPM, ppm
+    # the same lines as the Bruker folder, within the tolerance, strongest 40 of each
+    np.testing.assert_allclose(_tallest(ours_pl, 40), _tallest(bruker_pl, 40), atol=TWIN_PPM)
+    # how: Rnmr's xAxis is not TopSpin's calibration, so the FID is referenced on its DSS
+    assert ours.metadata["referenced"] == "standard"
+    assert "Rnmr" in ours.metadata["reference_note"]
+
+
+def test_bmrb_nmrml_axis_from_rnmr_is_not_the_vendor_reference():
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        ds = read(BMRB_NMRML)
+    fid, spec = ds.items
+    assert "vendor_reference" not in fid.metadata and "referenced" not in fid.metadata
+    assert spec.metadata.get("referenced") is None  # processing references it
+    assert any("Rnmr" in n for n in ds.metadata["notes"])
+    # the converter wrapped TopSpin's 1r: values at the int32 minimum, said in a warning
+    assert spec.intensities.min() == -2.0 ** 31
+    assert any("int32 limits" in str(w.message) and str(BMRB_NMRML) in str(w.message)
+               for w in caught)
+
+
+def test_hmdb_nmrml_without_carrier_warns_and_is_referenced_on_dss():
+    ours, ours_pl, said = _picked_with_warnings(HMDB_NMRML)
+    _, varian_pl, _ = _picked_with_warnings(HMDB_VARIAN)
+    # the file cannot place the carrier: warnings name the file and say so
+    assert any(str(HMDB_NMRML) in w and "does not record where the carrier is" in w
+               for w in said)
+    assert any(str(HMDB_NMRML) in w and "right-most strong singlet" in w for w in said)
+    assert ours.metadata["referenced"] == "standard"
+    # the DSS singlet is at 0 ppm in ours; VnmrJ's rfl/rfp put it at -0.023 ppm
+    dss = varian_pl.position[np.argmin(np.abs(varian_pl.position))]
+    assert np.min(np.abs(ours_pl.position)) < 0.001
+    # README's 4.763 ppm is VnmrJ's carrier: our shift is that plus VnmrJ's DSS offset
+    assert ours.metadata["reference_shift_ppm"] + dss == pytest.approx(4.763, abs=0.001)
+    # on one scale (both on DSS) the two readings give the same peaks
+    assert len(ours_pl) == len(varian_pl)
+    np.testing.assert_allclose(ours_pl.position, varian_pl.position - dss, atol=TWIN_PPM)
+
+
+def test_hmdb_spectrum_without_xaxis_is_not_dropped_silently():
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        ds = read(HMDB_NMRML)
+    assert [type(i).__name__ for i in ds.items] == ["Fid"]
+    said = [str(w.message) for w in caught]
+    assert any("spectrum1D 'spectrum1' has no usable xAxis" in m and "32768 points" in m
+               for m in said)
+    assert all(m.startswith(f"{HMDB_NMRML}: ") for m in said)
+
+
+def test_unknown_carrier_is_referenced_on_a_singlet_or_flagged_unreferenced(tmp_path):
+    """GABA 1H (D2O, TSP) with its carrier records removed, against the intact file."""
+    def strip(text):
+        text = re.sub(r'<effectiveExcitationField value="[^"]*"',
+                      '<effectiveExcitationField value="500.1625008"', text)
+        text = re.sub(r"<irradiationFrequencyOffset[^>]*/>", "", text)
+        return text.replace("Bruker TopSpin software", "some converter")
+
+    bad = _mangle(tmp_path, strip)
+    with pytest.warns(DataQualityWarning, match="does not record where the carrier is"):
+        fid = read(bad).items[0]
+    assert fid.carrier_ppm == 0.0 and fid.metadata["carrier_known"] is False
+    with pytest.warns(DataQualityWarning, match="right-most strong singlet"):
+        found = peaks.pick_peaks(nmr.process_default(fid))
+    intact = _picked(read(GABA_1H).items[0])
+    np.testing.assert_allclose(_tallest(found, 20), _tallest(intact, 20), atol=TWIN_PPM)
+    # without its TSP line nothing may be assumed: the axis is flagged unreferenced
+    raw = nmr.run_pipeline(fid, nmr.default_pipeline(fid)[:-1])  # all but referencing
+    tsp = raw.axis[np.argmax(np.where(raw.axis < raw.axis[np.argmax(raw.intensities)] - 3,
+                                      raw.intensities, -np.inf))]
+    no_tsp = raw.evolve("cut", {}, intensities=np.where(raw.axis < tsp + 0.2, 0.0,
+                                                        raw.intensities))
+    with pytest.warns(DataQualityWarning, match=r"unreferenced \(carrier put at 0 ppm\)") as w:
+        out = nmr.reference(no_tsp)
+    assert out.metadata["referenced"] == "unreferenced"
+    assert np.array_equal(out.axis, no_tsp.axis)
+    assert any(str(x.message).startswith(f"{bad}: ") for x in w)
+
+
+def test_zeroed_block_gives_one_line_error(tmp_path):
+    raw = bytearray(GABA_1H.read_bytes())
+    middle = len(raw) // 2
+    raw[middle:middle + 4096] = bytes(4096)
+    bad = tmp_path / "zeroed.nmrML"
+    bad.write_bytes(bytes(raw))
+    with pytest.raises(CorruptDataError, match="not well-formed") as info:
+        read(bad)
+    assert "\n" not in str(info.value) and str(bad) in str(info.value)
+    proc = run_cli("peaks", bad)
+    assert proc.returncode == 2
+    assert proc.stderr.count("\n") == 1 and proc.stderr.startswith(f"fentid: error: {bad}: ")

@@ -13,7 +13,7 @@ from fentid.drivers import find_driver, read
 from fentid.errors import CorruptDataError
 from fentid.spectra import nmr
 from fentid.spectra.model import Fid
-from tests.conftest import FORMATS, load_index, run_cli
+from tests.conftest import DATA, FORMATS, load_index, run_cli
 
 ROWS = {r["path"]: r for r in load_index("formats/index.csv") if r["path"].startswith("varian")}
 PROTON = FORMATS / "varian_vnmr/proton.fid"
@@ -187,3 +187,64 @@ def test_reference_falls_back_to_reffrq_then_tof():
     # 0 ppm at 599.997 MHz: the 600 MHz carrier sits 3000 Hz above it
     assert _carrier_ppm(par(reffrq=599.997), sfrq, sw) == (pytest.approx(3000 / 599.997), True)
     assert _carrier_ppm(par(tof=600), sfrq, sw) == (pytest.approx(1.0), False)
+
+
+# --- files from the wild (issue 18): procpar numbers with exponents, upper-case names -----
+
+SERUM = DATA / "wild" / "vnmrj_serum_1.fid"
+
+
+def _nmrglue_fid(folder):
+    import nmrglue as ng
+
+    _, data = ng.varian.read(str(folder))
+    return data
+
+
+def test_serum_folder_with_exponent_in_procpar_is_read():
+    """wild/README.md: procpar's first line holds ``1e-06``; nmrglue reads the folder."""
+    first = (SERUM / "procpar").read_text().splitlines()[0].split()
+    assert "1e-06" in first
+    assert find_driver(SERUM).name == "varian"
+    ds = read(SERUM)
+    (fid,) = ds.items
+    # the same data nmrglue reads, conjugated into fentid's (Bruker) convention
+    np.testing.assert_array_equal(fid.data, np.conj(_nmrglue_fid(SERUM)))
+    import nmrglue as ng
+
+    procpar = ng.varian.read_procpar(str(SERUM / "procpar"))
+    assert ds.metadata["points"] == int(procpar["np"]["values"][0])
+    assert fid.sw_hz == pytest.approx(float(procpar["sw"]["values"][0]))
+    assert fid.obs_mhz == pytest.approx(float(procpar["sfrq"]["values"][0]))
+    proc = run_cli("peaks", "--json", SERUM)
+    assert proc.returncode == 0, proc.stderr
+    assert json.loads(proc.stdout)["peaks"]
+
+
+def _upper_case_copy(tmp_path):
+    folder = tmp_path / "SERUM_1.FID"
+    folder.mkdir()
+    for member in SERUM.iterdir():
+        shutil.copyfile(member, folder / member.name.upper())
+    return folder
+
+
+def test_upper_case_file_names_are_read_the_same(tmp_path):
+    folder = _upper_case_copy(tmp_path)
+    assert sorted(p.name for p in folder.iterdir()) == ["FID", "LOG", "PROCPAR", "TEXT"]
+    for entry in (folder, folder / "FID", folder / "PROCPAR"):
+        assert find_driver(entry).name == "varian"
+    ours, theirs = read(folder).items[0], read(SERUM).items[0]
+    np.testing.assert_array_equal(ours.data, theirs.data)
+    assert ours.carrier_ppm == theirs.carrier_ppm
+    assert read(folder).metadata["header"]["text"] == read(SERUM).metadata["header"]["text"]
+
+
+def test_procpar_sniff_still_refuses_text_that_is_no_parameter_line(tmp_path):
+    folder = tmp_path / "x.fid"
+    folder.mkdir()
+    shutil.copyfile(PROTON / "fid", folder / "fid")
+    (folder / "procpar").write_text("this is not a procpar 1 2 3 4 5 6 7 8\n")
+    from fentid.drivers import claimants
+
+    assert all(d.name != "varian" for d in claimants(folder))

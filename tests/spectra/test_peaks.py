@@ -9,7 +9,7 @@ import pytest
 from scipy import signal
 
 from fentid.drivers import read
-from fentid.errors import ProcessingError
+from fentid.errors import DataQualityWarning, ProcessingError
 from fentid.spectra import nmr, peaks
 from fentid.spectra.model import Spectrum
 from fentid.spectra.nmr_noise import estimate_noise
@@ -131,9 +131,10 @@ def test_snr_matches_known_noise():
     assert picked.snr[np.argmax(picked.intensity)] == pytest.approx(100.0, rel=0.15)
 
 
-def test_noise_only_gives_no_peaks():
+def test_noise_only_gives_no_peaks_and_says_so():
     spec = lorentzian_spectrum([], noise=1.0, seed=7)
-    assert len(peaks.pick_peaks(spec)) == 0
+    with pytest.warns(DataQualityWarning, match=r"0 peaks picked: no peak reaches SNR 10"):
+        assert len(peaks.pick_peaks(spec)) == 0
 
 
 def test_noise_estimate_survives_zero_filling_correlation():

@@ -34,6 +34,14 @@ Vendor quirks
     (``SR = SF - BF1``).  TopSpin phases ``PHC0``/``PHC1`` (degrees) are in
     ``procs``.  A folder written by an acquisition still running has a ``fid``
     shorter than ``TD`` says: reported as :class:`IncompleteDataError`.
+    ``procs`` may be left over from another experiment (the alginate CP/MAS
+    folder's procs predates its acqus by a week, and its phases do not fit
+    the data): a ``SF`` more than 100 ppm from ``BF1`` cannot be this
+    acquisition's reference, so phases and reference are then not used (with
+    a warning).  A ``fid`` holding more than one padded FID (an arrayed
+    experiment without ``acqu2s``) is warned about: only the first is read.
+    Decoded values are checked (NaN, infinities, absurd magnitudes, all
+    zeros: :class:`CorruptDataError`).
 Sources
     Bruker "TopSpin acquisition/processing parameter reference" manuals;
     nmrglue ``fileio/bruker.py``; W. M. Westler and F. Abildgaard, "DMX digital
@@ -48,6 +56,7 @@ from pathlib import Path
 
 import numpy as np
 
+from fentid.drivers._nmr_checks import check_data
 from fentid.drivers.registry import Driver, register
 from fentid.errors import CorruptDataError, DataQualityWarning, IncompleteDataError
 from fentid.spectra.model import Dataset, Fid, Provenance, Spectrum, hash_source
@@ -216,10 +225,11 @@ def _raw_dtype(params: dict, kind: str, where: Path) -> np.dtype:
     return np.dtype((">" if order == 1 else "<") + base)
 
 
-def group_delay(acqus: dict) -> float:
+def group_delay(acqus: dict, where: Path | None = None) -> float:
     """Digital-filter group delay in complex points (0 for analog receivers).
 
-    ``GRPDLY`` when recorded (TopSpin >= 2), else the DSPFVS/DECIM table.
+    ``GRPDLY`` when recorded (TopSpin >= 2), else the DSPFVS/DECIM table;
+    ``where`` (the acqus file) is named in the warning when neither gives it.
     """
     grpdly = acqus.get("GRPDLY")
     if isinstance(grpdly, int | float) and grpdly >= 0:
@@ -234,8 +244,9 @@ def group_delay(acqus: dict) -> float:
     table = bruker_dsp_table.get(int(dspfvs), {})
     if int(decim) in table:
         return float(table[int(decim)])
-    warnings.warn(f"no group delay known for DSPFVS={dspfvs} DECIM={decim}; assuming 0",
-                  DataQualityWarning, stacklevel=3)
+    warnings.warn(f"{str(where) + ': ' if where else ''}no group delay known for DSPFVS={dspfvs} "
+                  f"DECIM={decim}; assuming 0 (the spectrum's first-order phase will be "
+                  "large)", DataQualityWarning, stacklevel=3)
     return 0.0
 
 
@@ -250,7 +261,15 @@ def _read_fid_1d(fid_path: Path, acqus: dict) -> np.ndarray:
         raise IncompleteDataError(
             f"fid has {size} bytes but TD={td} needs {need}: acquisition incomplete or "
             "file truncated", fid_path)
+    # TopSpin pads each FID to 1024 bytes; a fid holding several is an arrayed
+    # experiment stored without acqu2s/ser: say so rather than keep the first quietly
+    block = -(-need // 1024) * 1024
+    if size >= 2 * block:
+        warnings.warn(f"{fid_path}: holds {size // block} FIDs' worth of data ({size} bytes, "
+                      f"TD={td}) but acqus describes one; only the first FID is read",
+                      DataQualityWarning, stacklevel=3)
     raw = np.fromfile(fid_path, dtype=dtype, count=td - td % 2)
+    check_data(raw, fid_path, "fid")
     return (raw[0::2] + 1j * raw[1::2]).astype(np.complex128)
 
 
@@ -267,6 +286,7 @@ def _read_ser(ser_path: Path, acqus: dict, acqu2s: dict) -> np.ndarray:
             f"ser holds {rows} of the {td1} FIDs acqu2s TD announces: acquisition "
             "incomplete or file truncated", ser_path)
     raw = np.fromfile(ser_path, dtype=dtype, count=td1 * row).reshape(td1, row)[:, :td2]
+    check_data(raw, ser_path, "ser")
     return (raw[:, 0::2] + 1j * raw[:, 1::2]).astype(np.complex128)
 
 
@@ -279,6 +299,7 @@ def _read_1r(procdir: Path, procs: dict) -> np.ndarray:
         raise CorruptDataError(
             f"1r has {size} bytes but SI={si} needs {si * dtype.itemsize}", path)
     data = np.fromfile(path, dtype=dtype, count=si).astype(np.float64)
+    check_data(data, path, "1r")
     if dtype.kind == "i":
         data *= 2.0 ** float(procs.get("NC_proc", 0))
     return data
@@ -316,10 +337,29 @@ def _header(acqus: dict, procs: dict | None) -> dict:
     return head
 
 
-def _vendor_extras(acqus: dict, procs: dict | None) -> dict:
+#: procs ``SF`` further than this (relative) from acqus ``BF1`` belongs to another
+#: experiment (another nucleus or magnet); operator referencing (SR) moves SF by a
+#: few ppm, solid-state setups by some tens (alginate CP/MAS: 12.5 ppm).
+MAX_SR_FRACTION = 1e-4
+
+
+def _procs_belongs_to_acqus(acqus: dict, procs: dict, where: Path | None) -> bool:
+    """False (with a warning) when procs' SF cannot be this acquisition's reference."""
+    sf, bf1 = procs.get("SF"), acqus.get("BF1")
+    if not acqus or not isinstance(sf, int | float) or not isinstance(bf1, int | float) \
+            or bf1 <= 0 or abs(sf - bf1) <= MAX_SR_FRACTION * bf1:
+        return True
+    warnings.warn(f"{str(where) + ': ' if where else ''}SF={sf} MHz is not this acquisition's "
+                  f"reference (acqus BF1={bf1} MHz): the processing parameters belong to "
+                  "another experiment, so their phases and referencing are not used",
+                  DataQualityWarning, stacklevel=4)
+    return False
+
+
+def _vendor_extras(acqus: dict, procs: dict | None, where: Path | None = None) -> dict:
     """Vendor phases and reference, in the keys processing looks for."""
     out: dict = {}
-    if procs:
+    if procs and _procs_belongs_to_acqus(acqus, procs, where):
         if isinstance(procs.get("PHC0"), int | float):
             out["vendor_phase_deg"] = {"p0": float(procs["PHC0"]),
                                        "p1": float(procs.get("PHC1", 0.0))}
@@ -384,7 +424,7 @@ def _common_meta(acqus: dict, procs: dict | None, procdir: Path | None) -> dict:
         # DATE is seconds since the epoch (UTC)
         meta["acquired_at"] = datetime.fromtimestamp(acqus["DATE"], tz=UTC).isoformat()
     meta["vendor"] = {"acqus": acqus, "procs": procs or {}}
-    meta.update(_vendor_extras(acqus, procs))
+    meta.update(_vendor_extras(acqus, procs, procdir / "procs" if procdir else None))
     return {k: v for k, v in meta.items() if v is not None}
 
 
@@ -409,8 +449,8 @@ def _fid_params(acqus: dict, where: Path) -> dict:
 def _read_1d_fid(path, exp, procdir, acqus, procs, prov) -> Dataset:
     data = _read_fid_1d(exp / "fid", acqus)
     meta = _common_meta(acqus, procs, procdir)
-    fid = Fid(data=data, group_delay=group_delay(acqus), metadata=meta, provenance=prov,
-              **_fid_params(acqus, exp / "acqus"))
+    fid = Fid(data=data, group_delay=group_delay(acqus, exp / "acqus"), metadata=meta,
+              provenance=prov, **_fid_params(acqus, exp / "acqus"))
     return _dataset(path, [fid], acqus, procs, 1, int(acqus["TD"]), prov.sha256,
                     {"group_delay_points": fid.group_delay})
 
@@ -427,8 +467,8 @@ def _read_2d(path, exp, procdir, acqus, procs, prov) -> Dataset:
         indirect["processed_points"] = proc2s.get("SI")
         indirect["offset_ppm"] = proc2s.get("OFFSET")
     meta["indirect"] = [indirect]
-    fid = Fid(data=data, group_delay=group_delay(acqus), metadata=meta, provenance=prov,
-              **_fid_params(acqus, exp / "acqus"))
+    fid = Fid(data=data, group_delay=group_delay(acqus, exp / "acqus"), metadata=meta,
+              provenance=prov, **_fid_params(acqus, exp / "acqus"))
     return _dataset(path, [fid], acqus, procs, 2, int(acqus["TD"]), prov.sha256,
                     {"indirect": [indirect], "shape": list(data.shape)})
 

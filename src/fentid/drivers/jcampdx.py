@@ -17,7 +17,18 @@ Layout
     ``$SW``, ``$TD``, ``$O1``, ``$OFFSET``, ``$GRPDLY``, ``$DECIM``,
     ``$DSPFVS``...).  A file is one block ``##TITLE= .. ##END=``, or a
     ``##DATA TYPE= LINK`` block holding child blocks (MestReNova writes this
-    for a single spectrum).
+    for a single spectrum).  Children that hold no data table (TopSpin 3.5
+    writes a ``##DATA TYPE=PEAK ASSIGNMENTS`` block after its FID and
+    spectrum; others add structures) are skipped and noted in
+    ``metadata["notes"]``/``["skipped_blocks"]`` (assignments kept); a LINK
+    whose ``##BLOCKS=`` differs from its children is noted (TopSpin's DEPT
+    export says 2 and holds 3), and warned about when children are missing.
+Technique
+    ``##DATA TYPE=`` decides; a block without one is NMR when it carries
+    NMR-only records (``.OBSERVE FREQUENCY``, ``.OBSERVE NUCLEUS``,
+    ``$SFO1``, ``$BF1``, ``$NUC1``...) and Hz/ppm/seconds abscissae (the
+    sniffer also accepts ``.OBSERVE`` records in the head, since Bruker
+    exports put the table after line 1200), MS when its abscissa is m/z.
 Data tables
     * ``##XYDATA=(X++(Y..Y))``: each line is an abscissa (divided by XFACTOR)
       and ordinates (divided by YFACTOR) in AFFN (free numbers), PAC (signs as
@@ -120,6 +131,7 @@ from fentid.drivers._jcamp_tables import (
     vendor_float,
     vendor_records,
 )
+from fentid.drivers._nmr_checks import check_data
 from fentid.drivers.registry import Driver, register
 from fentid.errors import CorruptDataError, DataQualityWarning, UnknownFormatError
 from fentid.spectra.model import Dataset, Fid, Provenance, Spectrum, hash_source
@@ -152,6 +164,10 @@ _SNIFF_LABELS = re.compile(
     re.IGNORECASE | re.MULTILINE)
 _PARAMETER_FILE = re.compile(rb"^[ \t]*##\s*DATA[\s_\-]*TYPE\s*=\s*PARAMETER",
                              re.IGNORECASE | re.MULTILINE)
+# NMR-only records of the JCAMP-DX NMR standard: a block without ##DATA TYPE= whose
+# data table lies beyond the head (Bruker exports: line 1200 and later) still has them
+_NMR_SNIFF_LABELS = re.compile(rb"^[ \t]*##\s*\.\s*OBSERVE[\s_\-]*(FREQUENCY|NUCLEUS)\s*=",
+                               re.IGNORECASE | re.MULTILINE)
 
 
 def sniff(path: Path, head: bytes) -> bool:
@@ -169,7 +185,7 @@ def sniff(path: Path, head: bytes) -> bool:
         return False
     if _PARAMETER_FILE.search(head):
         return False
-    return bool(_SNIFF_LABELS.search(head))
+    return bool(_SNIFF_LABELS.search(head) or _NMR_SNIFF_LABELS.search(head))
 
 
 # ---------------------------------------------------------------------------
@@ -215,7 +231,7 @@ def read(path: Path) -> Dataset:
     sha = hash_source(path)
     if series:
         return read_scan_series(blocks[0], path, sha)
-    data_blocks = [b for top in blocks for b in top.data_blocks()]
+    data_blocks, notes = _spectrum_blocks(blocks, path)
     items, techniques, encodings = [], [], []
     for k, block in enumerate(data_blocks, start=1):
         record = k if len(data_blocks) > 1 else None
@@ -230,13 +246,96 @@ def read(path: Path) -> Dataset:
     first = data_blocks[0]
     meta = {"header": header_records(first), "data_type": (first.get("DATATYPE") or "").upper(),
             "encoding": encodings[0], "blocks": len(data_blocks)}
+    if notes:
+        meta["notes"] = [n["note"] for n in notes]
+        meta["skipped_blocks"] = [{k: v for k, v in n.items() if k != "note"} for n in notes
+                                  if "line" in n]
     if techniques[0] == "nmr":
         meta.update(_nmr_summary(items[0]))
     return Dataset(path=str(path), driver=NAME, technique=techniques[0], items=tuple(items),
                    metadata=meta, sha256=sha)
 
 
+#: Records only NMR blocks carry (normalised labels): the JCAMP-DX NMR
+#: standard's ``.OBSERVE FREQUENCY``/``.OBSERVE NUCLEUS`` and the vendor
+#: observe-channel parameters of Bruker, Nanalysis and JEOL exports.
+NMR_LABELS = (".OBSERVEFREQUENCY", ".OBSERVENUCLEUS", "$SFO1", "$BF1", "$NUC1", "$O1P",
+              "$SW_H", "$TD", "$PULPROG")
+#: ``XUNITS`` of NMR abscissae (frequency, chemical shift, FID time).
+NMR_XUNITS = ("HZ", "PPM", "SECONDS")
+
+
+#: Records that hold a spectrum, FID or peak table.
+DATA_LABELS = ("XYDATA", "PEAKTABLE", "XYPOINTS", "NTUPLES", "DATATABLE")
+
+
+def _spectrum_blocks(blocks: list[Block], path) -> tuple[list[Block], list[dict]]:
+    """The blocks holding spectra, and a note for each block of a LINK file that holds none.
+
+    A compound (``LINK``) file may carry blocks that are not spectra: TopSpin
+    writes a ``PEAK ASSIGNMENTS`` block, others a structure (``MOLFILE``) or
+    information block.  Those are skipped and noted (their assignments kept
+    in the note), never a reason to refuse the spectra.  A file whose only
+    blocks hold no data is refused by :func:`_technique` as before.  A LINK
+    block declaring ``##BLOCKS=`` other than the children it holds is noted,
+    and warned about when children are missing.
+    """
+    spectra, notes = [], []
+    for top in blocks:
+        leaves = top.data_blocks()
+        if not top.children:
+            spectra.append(top)
+            continue
+        declared = parse_float(top.get("BLOCKS"))
+        if declared is not None and int(declared) != len(top.children):
+            note = (f"LINK block at line {top.start_line} declares BLOCKS={int(declared)} "
+                    f"but holds {len(top.children)} blocks")
+            notes.append({"note": note})
+            if len(top.children) < declared:
+                warnings.warn(f"{path}: {note}: blocks may be missing (truncated file?)",
+                              DataQualityWarning, stacklevel=4)
+        for leaf in leaves:
+            if any(leaf.find(label) is not None for label in DATA_LABELS):
+                spectra.append(leaf)
+                continue
+            kind = (leaf.get("DATATYPE") or "").strip() or "(no DATA TYPE)"
+            note = {"note": f"block at line {leaf.start_line} ({kind}: {leaf.title!r}) holds no "
+                            "spectrum and is skipped",
+                    "line": leaf.start_line, "data_type": kind, "title": leaf.title}
+            assignments = _peak_assignments(leaf)
+            if assignments:
+                note["peak_assignments"] = assignments
+            notes.append(note)
+    if not spectra:
+        # nothing but notes: let the first block explain why it is not readable
+        first = next(iter(b for top in blocks for b in top.data_blocks()), blocks[0])
+        _technique(first, path)
+        raise UnknownFormatError(f"JCAMP-DX file holds no spectrum block "
+                                 f"({'; '.join(n['note'] for n in notes)})", path)
+    return spectra, notes
+
+
+_ASSIGNMENT = re.compile(r"\(\s*([^,()]+?)\s*,\s*([^,()]+?)\s*,\s*<([^>]*)>\s*\)")
+
+
+def _peak_assignments(block: Block) -> list[dict]:
+    """``##PEAK ASSIGNMENTS=(XYA)`` rows as ``{"x", "y", "assignment"}`` (empty when absent)."""
+    ldr = block.find("PEAKASSIGNMENTS")
+    if ldr is None:
+        return []
+    rows = []
+    for x, y, label in _ASSIGNMENT.findall(ldr.value):
+        rows.append({"x": parse_float(x), "y": parse_float(y), "assignment": label.strip()})
+    return rows
+
+
 def _technique(block: Block, path) -> str:
+    """``nmr`` or ``ms`` from ``##DATA TYPE=``, or, without one, from the block's other records.
+
+    A block without ``DATA TYPE`` is NMR when it carries NMR-only records
+    (:data:`NMR_LABELS`) and its abscissa is in Hz, ppm or seconds (or the data
+    table is an NTUPLES with those units); MS when its abscissa is m/z.
+    """
     dtype = (block.get("DATATYPE") or "").upper()
     if "NMR" in dtype:
         return "nmr"
@@ -245,9 +344,25 @@ def _technique(block: Block, path) -> str:
     units = (block.get("XUNITS") or "").upper().replace(" ", "")
     if not dtype and units in MS_UNITS:
         return "ms"
+    if not dtype and _looks_nmr(block, units):
+        return "nmr"
     raise UnknownFormatError(
         f"JCAMP-DX DATA TYPE={dtype or '(none)'} (block at line {block.start_line}) is not NMR "
         "or mass spectrometry; fentid reads NMR SPECTRUM, NMR FID and MASS SPECTRUM", path)
+
+
+def _looks_nmr(block: Block, xunits: str) -> bool:
+    labels = set()
+    b = block
+    while b is not None:
+        labels.update(ldr.label for ldr in b.ldrs)
+        b = b.parent
+    if not labels.intersection(NMR_LABELS):
+        return False
+    if block.find("NTUPLES") is not None:
+        units = (block.get("UNITS") or "").upper().replace(" ", "").split(",")
+        xunits = units[0] if units else ""
+    return any(xunits.startswith(u) for u in NMR_XUNITS)
 
 
 # ---------------------------------------------------------------------------
@@ -323,6 +438,12 @@ def _read_nmr(block: Block, path, prov: Provenance):
         nt = Ntuples(block, path)
         pages = [ntuple_page_xyy(nt, page, path) for _, page in nt.pages]
         by_symbol = {sym: (x, y) for sym, x, y, _ in pages}
+        if len(pages) > len(by_symbol):
+            # e.g. an arrayed series: one real/imaginary pair is one spectrum
+            warnings.warn(f"{path}: NTUPLES of the block at line {block.start_line} holds "
+                          f"{len(pages)} pages for {len(by_symbol)} columns; only the last "
+                          "page of each column is read (several spectra in one NTUPLES are "
+                          "not supported)", DataQualityWarning, stacklevel=3)
         encoding = pages[0][3]
         real_sym = next((s for s in nt.symbols if "REAL" in nt.name(s) or s == "R"), None)
         imag_sym = next((s for s in nt.symbols if "IMAG" in nt.name(s) or s == "I"), None)
@@ -351,6 +472,8 @@ def _read_nmr(block: Block, path, prov: Provenance):
 
 def _make_nmr_spectrum(block, path, prov, x, y, imag, xunits, obs, nucleus, meta, vendor,
                        centroided=False) -> Spectrum:
+    check_data(y if imag is None else np.asarray(y) + 1j * np.asarray(imag), path,
+                 f"data table of the block at line {block.start_line}")
     xunits = xunits.replace(" ", "")
     if "HZ" in xunits:
         if not obs:
@@ -394,14 +517,21 @@ def _make_nmr_spectrum(block, path, prov, x, y, imag, xunits, obs, nucleus, meta
                     metadata=meta, provenance=prov)
 
 
-def _group_delay(vendor: dict) -> float:
+def _group_delay(vendor: dict, path) -> float:
     grpdly = vendor_float(vendor, "GRPDLY")
     if grpdly is not None and grpdly > 0:
         return grpdly
     dspfvs, decim = vendor_float(vendor, "DSPFVS"), vendor_float(vendor, "DECIM")
-    if dspfvs is None or decim is None or not float(decim).is_integer():
+    if dspfvs is None or decim is None:
         return 0.0
-    return float(_BRUKER_DSP_TABLE.get(int(dspfvs), {}).get(int(decim), 0.0))
+    delay = None
+    if float(decim).is_integer():
+        delay = _BRUKER_DSP_TABLE.get(int(dspfvs), {}).get(int(decim))
+    if delay is None and dspfvs not in (0, -1):
+        warnings.warn(f"{path}: no digital-filter group delay known for DSPFVS={dspfvs:g} "
+                      f"DECIM={decim:g}; assuming 0 (the spectrum's first-order phase will be "
+                      "large)", DataQualityWarning, stacklevel=4)
+    return float(delay or 0.0)
 
 
 _DECIMS = (2, 3, 4, 6, 8, 12, 16, 24, 32, 48, 64, 96, 128, 192, 256, 384, 512, 768, 1024,
@@ -434,6 +564,8 @@ _BRUKER_DSP_TABLE = {
 def _make_fid(block, path, prov, t, real, imag, obs, nucleus, meta, vendor) -> Fid:
     if imag is None:
         raise CorruptDataError("NMR FID without an imaginary page (FID/IMAG)", path)
+    check_data(np.asarray(real) + 1j * np.asarray(imag), path,
+                 f"FID of the block at line {block.start_line}")
     if t.size < 2 or not t[-1] != t[0]:
         raise CorruptDataError("FID time axis has no extent (FIRST equals LAST)", path)
     dwell = abs(t[-1] - t[0]) / (t.size - 1)
@@ -468,7 +600,7 @@ def _make_fid(block, path, prov, t, real, imag, obs, nucleus, meta, vendor) -> F
         meta["vendor_phase_deg"] = {"p0": phc0, "p1": phc1 or 0.0}
     meta["nucleus"] = nucleus
     return Fid(real + 1j * imag, sw_hz=sw_hz, obs_mhz=obs, carrier_ppm=carrier,
-               nucleus=nucleus or "", group_delay=_group_delay(vendor), metadata=meta,
+               nucleus=nucleus or "", group_delay=_group_delay(vendor, path), metadata=meta,
                provenance=prov)
 
 

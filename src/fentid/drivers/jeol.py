@@ -64,6 +64,7 @@ from pathlib import Path
 
 import numpy as np
 
+from fentid.drivers._nmr_checks import check_data
 from fentid.drivers.registry import Driver, register
 from fentid.errors import CorruptDataError
 from fentid.spectra.model import Dataset, Fid, Provenance, hash_source
@@ -242,8 +243,13 @@ def read(path: Path) -> Dataset:
     values = np.frombuffer(buf, dtype=dtype, count=sections * n, offset=head["data_start"])
     if sections == 1:
         raise CorruptDataError("real-only JEOL data (no imaginary part) is not supported", path)
+    # swapped or overwritten bytes decode to NaN/inf: say so before arithmetic warns
+    check_data(values, path, "data section")
     data = values[:n] - 1j * values[n:]  # JEOL's sign convention mirrors Bruker's
     lo, hi = head["offset_start"][0], head["offset_stop"][0]
+    if not 0 <= lo <= hi < n:
+        raise CorruptDataError(f"header marks points {lo}..{hi} valid but the axis has {n} "
+                               "points", path)
     data = data[lo:hi + 1]  # only the points the header marks valid
 
     sw = params.get("x_sweep")

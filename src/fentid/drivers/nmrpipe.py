@@ -46,6 +46,7 @@ from pathlib import Path
 
 import numpy as np
 
+from fentid.drivers._nmr_checks import check_data
 from fentid.drivers.registry import Driver, register
 from fentid.errors import CorruptDataError
 from fentid.spectra.model import Dataset, Fid, Provenance, Spectrum, hash_source
@@ -145,6 +146,7 @@ def read(path: Path) -> Dataset:
     if data.ndim != ndim or data.size == 0:
         raise CorruptDataError(f"header says {ndim} dimension(s) but data has shape "
                                f"{data.shape}", path)
+    check_data(data, path, "data")
     axes = [_axis(dic, data, k) for k in range(data.ndim)]
     direct = axes[-1]
     nucleus = nucleus_name(direct["label"])

@@ -17,7 +17,10 @@ Prospa ``.1d`` files
     and x/y/z/q dimensions. Then ``n`` float32 x values (time in ms, or ppm
     for spectra) followed by ``n`` complex64 points (real, imaginary
     interleaved): ``32 + 12 n`` bytes, checked here because nmrglue would
-    silently split a truncated file into wrong thirds.
+    silently split a truncated file into wrong thirds.  Files with y/z/q
+    dimensions above 1 (2-D and arrayed data) are refused rather than
+    spliced into one FID; an ``nrPnts`` or time step that disagrees with
+    ``acqu.par`` is warned about.
 Parameters
     ``b1Freq`` is the 0-ppm frequency (MHz); ``bandwidth`` the spectral width
     (kHz); ``centerFreqPPM`` the carrier (ppm): ``lowestFrequency + sw/2``
@@ -40,12 +43,14 @@ Sources
 from __future__ import annotations
 
 import struct
+import warnings
 from pathlib import Path
 
 import numpy as np
 
+from fentid.drivers._nmr_checks import check_data
 from fentid.drivers.registry import Driver, register
-from fentid.errors import CorruptDataError
+from fentid.errors import CorruptDataError, DataQualityWarning
 from fentid.spectra.model import Dataset, Fid, Provenance, Spectrum, hash_source
 
 NAME = "spinsolve"
@@ -109,7 +114,14 @@ def read_prospa_1d(path: Path) -> tuple[np.ndarray, np.ndarray, dict]:
         raise CorruptDataError("not a Prospa .1d file (no SORPATAD header)", path)
     keys = ("owner", "format", "version", "data_type", "x_dim", "y_dim", "z_dim", "q_dim")
     head = dict(zip(keys, PROSPA_HEADER.unpack_from(raw), strict=True))
-    n = head["x_dim"] * max(head["y_dim"], 1) * max(head["z_dim"], 1) * max(head["q_dim"], 1)
+    extra = [head[k] for k in ("y_dim", "z_dim", "q_dim") if head[k] > 1]
+    if extra:
+        # the x axis and data below are one row: reading n = x*y*... points as one
+        # FID would splice every row into a single, meaningless FID
+        shape = " x ".join(str(v) for v in [head["x_dim"], *extra])
+        raise CorruptDataError(f"multi-dimensional Prospa data ({shape}) is not supported "
+                               "(1-D only)", path)
+    n = head["x_dim"]
     if head["data_type"] != 504:
         raise CorruptDataError(f"Prospa data type {head['data_type']} is not supported "
                                "(504, complex with x axis, only)", path)
@@ -118,6 +130,7 @@ def read_prospa_1d(path: Path) -> tuple[np.ndarray, np.ndarray, dict]:
         raise CorruptDataError(f"Prospa file should be {need} bytes for {n} points "
                                f"but is {len(raw)} bytes (truncated?)", path)
     values = np.frombuffer(raw, dtype="<f4", offset=PROSPA_HEADER.size)
+    check_data(values, path, "Prospa data")
     x = values[:n].astype(np.float64)
     # conjugated: Prospa's sign convention mirrors Bruker's (see Conventions)
     data = values[n::2].astype(np.float64) - 1j * values[n + 1::2]
@@ -131,6 +144,28 @@ def _data_file(folder: Path) -> Path:
     raise CorruptDataError("Spinsolve acqu.par found but no data file (data.1d, fid.1d, "
                            "spectrum.1d); nmr_fid.dx alone can be read with the JCAMP-DX "
                            "driver", folder)
+
+
+def _check_consistency(acqu: dict, x: np.ndarray, data: np.ndarray, data_path: Path) -> None:
+    """Warn when acqu.par and a time-domain file disagree (point count, dwell).
+
+    Spectrum files are not compared: zero filling gives them more points.
+    """
+    if data_path.name not in TIME_FILES:
+        return
+    stated = acqu.get("nrPnts")
+    if isinstance(stated, int | float) and int(stated) != data.size:
+        warnings.warn(f"{data_path}: acqu.par nrPnts={int(stated)} but the file holds "
+                      f"{data.size} points; the file's points are read", DataQualityWarning,
+                      stacklevel=3)
+    bandwidth = acqu.get("bandwidth")
+    if isinstance(bandwidth, int | float) and bandwidth > 0 and x.size > 1:
+        dwell_ms = (x[-1] - x[0]) / (x.size - 1)
+        expected_ms = 1.0 / float(bandwidth)  # bandwidth in kHz
+        if abs(dwell_ms - expected_ms) > 0.01 * expected_ms:
+            warnings.warn(f"{data_path}: the time axis steps {dwell_ms:.6g} ms but acqu.par "
+                          f"bandwidth={bandwidth} kHz means {expected_ms:.6g} ms; the "
+                          "bandwidth is used", DataQualityWarning, stacklevel=3)
 
 
 def read(path: Path) -> Dataset:
@@ -160,6 +195,7 @@ def read(path: Path) -> Dataset:
     except (KeyError, ValueError) as exc:
         raise CorruptDataError(f"acqu.par lacks b1Freq/bandwidth: {exc}",
                                folder / "acqu.par") from exc
+    _check_consistency(acqu, x, data, data_path)
     nucleus = str(acqu.get("nucleus") or acqu.get("rxChannel") or "1H")
     header = {k: acqu[k] for k in HEADER_KEYS if k in acqu}
     header.update({f"proc_{k}": proc[k] for k in PROC_KEYS if k in proc})

@@ -7,7 +7,8 @@ Layout
     ``fid`` (binary data), ``procpar`` (every acquisition and processing
     parameter as text), and usually ``text`` (the operator's title), ``log``
     and pulse-sequence files. The directory, or its ``fid``/``procpar`` file,
-    may be given.
+    may be given. Copies through case-insensitive systems come back as
+    ``FID``/``PROCPAR``/``TEXT``: file names are matched without case.
 ``fid``
     Big-endian throughout. A 32-byte file header (``nblocks``, ``ntraces``,
     ``np``, ``ebytes``, ``tbytes``, ``bbytes`` as int32, ``vers_id``,
@@ -20,7 +21,10 @@ Layout
     reads it, because nmrglue reports it as a bare broadcasting error.
 ``procpar``
     One parameter per entry (name line, value line(s), enumeration line);
-    parsed with :func:`nmrglue.varian.read_procpar`. Key parameters:
+    parsed with :func:`nmrglue.varian.read_procpar`. Numbers may be written
+    with exponents (serum_1.fid's first line: ``is 1 1 1000000000 1e-06 0 4
+    1 3 1 64``). A procpar ``np`` that disagrees with the fid header is
+    warned about (the fid's count is read). Key parameters:
     ``tn`` observe nucleus (``H1``, ``C13``), ``sfrq`` observe frequency (MHz),
     ``sw`` spectral width (Hz), ``np`` number of *values* (real + imaginary,
     so ``np = 2 x`` complex points; this is what ``points`` reports, like
@@ -53,12 +57,14 @@ from __future__ import annotations
 
 import re
 import struct
+import warnings
 from pathlib import Path
 
 import numpy as np
 
+from fentid.drivers._nmr_checks import check_data
 from fentid.drivers.registry import Driver, register
-from fentid.errors import CorruptDataError
+from fentid.errors import CorruptDataError, DataQualityWarning
 from fentid.spectra.model import Dataset, Fid, Provenance, hash_source
 
 NAME = "varian"
@@ -70,25 +76,51 @@ HEADER_KEYS = ("tn", "dn", "sfrq", "dfrq", "sw", "np", "nt", "at", "d1", "pw", "
 
 def _experiment_dir(path: Path) -> Path:
     """The ``.fid`` directory for a directory or one of its ``fid``/``procpar`` files."""
-    if path.is_file() and path.name in ("fid", "procpar"):
+    if path.is_file() and path.name.lower() in ("fid", "procpar"):
         return path.parent
     return path
+
+
+def _member(folder: Path, name: str) -> Path:
+    """``folder/name``, or the file whose name is ``name`` in another case (``FID``, ``PROCPAR``).
+
+    VnmrJ writes lower case; copies through case-insensitive file systems or
+    old archives come back upper case.  The exact name wins when both exist.
+    """
+    exact = folder / name
+    if exact.is_file():
+        return exact
+    try:
+        for entry in folder.iterdir():
+            if entry.name.lower() == name and entry.is_file():
+                return entry
+    except OSError:
+        pass
+    return exact
+
+
+#: A procpar number: integer or real, with an optional exponent (``1e-06``, ``1000000000``).
+_PROCPAR_NUMBER = re.compile(rb"[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?")
 
 
 def sniff(path: Path, head: bytes) -> bool:
     """True for a directory (or its ``fid``/``procpar``) that holds a VnmrJ ``procpar``.
 
-    ``procpar`` starts with a parameter line ``name subtype basictype ...``
-    (seven or more numbers follow the name); Bruker folders have ``acqus`` instead.
+    ``procpar`` starts with a parameter line ``name subtype basictype maxvalue
+    minvalue stepsize Ggroup Dgroup protection active intptr``: a name and ten
+    numbers, which may be written with exponents (serum_1.fid: ``is 1 1
+    1000000000 1e-06 0 4 1 3 1 64``).  Bruker folders have ``acqus`` instead.
     """
     folder = _experiment_dir(path)
-    procpar = folder / "procpar"
-    if not (folder.is_dir() and procpar.is_file()):
+    if not folder.is_dir():
+        return False
+    procpar = _member(folder, "procpar")
+    if not procpar.is_file():
         return False
     with open(procpar, "rb") as fh:
         first = fh.readline(200).split()
-    return len(first) >= 10 and all(tok.lstrip(b"-").replace(b".", b"").isdigit()
-                                    for tok in first[1:])
+    return (len(first) >= 11 and not _PROCPAR_NUMBER.fullmatch(first[0])
+            and all(_PROCPAR_NUMBER.fullmatch(tok) for tok in first[1:]))
 
 
 def nucleus_name(tn: str) -> str:
@@ -172,23 +204,25 @@ def read(path: Path) -> Dataset:
     import nmrglue as ng
 
     folder = _experiment_dir(Path(path))
-    fid_path = folder / "fid"
+    fid_path = _member(folder, "fid")
+    procpar_path = _member(folder, "procpar")
     if not fid_path.is_file():
         raise CorruptDataError("VnmrJ procpar found but the fid data file is missing", folder)
     try:
-        procpar = ng.varian.read_procpar(str(folder / "procpar"))
+        procpar = ng.varian.read_procpar(str(procpar_path))
     except (ValueError, IndexError, KeyError, UnicodeDecodeError) as exc:
-        raise CorruptDataError(f"procpar cannot be parsed: {exc}", folder / "procpar") from exc
+        raise CorruptDataError(f"procpar cannot be parsed: {exc}", procpar_path) from exc
     file_head = _check_fid_size(fid_path)
     try:
         _, data = ng.varian.read_fid(str(fid_path), as_2d=True)
     except (ValueError, struct.error) as exc:
         raise CorruptDataError(f"fid cannot be read: {exc}", fid_path) from exc
+    check_data(data, fid_path, "fid")
     data = data[0] if data.shape[0] == 1 else data
 
     sfrq, sw = _value(procpar, "sfrq"), _value(procpar, "sw")
     if not sfrq or not sw:
-        raise CorruptDataError("procpar lacks sfrq or sw", folder / "procpar")
+        raise CorruptDataError("procpar lacks sfrq or sw", procpar_path)
     carrier_ppm, referenced = _carrier_ppm(procpar, sfrq, sw)
     nucleus = nucleus_name(str(_value(procpar, "tn", "")))
     header = {key: _value(procpar, key) for key in HEADER_KEYS if key in procpar}
@@ -196,7 +230,7 @@ def read(path: Path) -> Dataset:
         if isinstance(header.get(key), float) and header[key].is_integer():
             header[key] = int(header[key])
     header.update({f"file_{k}": v for k, v in file_head.items()})
-    text_path = folder / "text"
+    text_path = _member(folder, "text")
     title = text_path.read_text(errors="replace").strip() if text_path.is_file() else ""
     if title:
         header["text"] = " / ".join(line.strip() for line in title.splitlines() if line.strip())
@@ -223,6 +257,11 @@ def read(path: Path) -> Dataset:
               carrier_ppm=carrier_ppm, nucleus=nucleus, group_delay=0.0, metadata=meta,
               provenance=Provenance(source=str(folder), driver=NAME, sha256=sha))
     points = _value(procpar, "np")
+    if points and int(points) != file_head["np"]:
+        # nmrglue reads the fid's own count; say that the two disagree
+        warnings.warn(f"{folder}: procpar np={int(points)} but the fid file header holds "
+                      f"{file_head['np']} values per trace; the fid's {file_head['np']} are "
+                      "read", DataQualityWarning, stacklevel=2)
     return Dataset(
         path=str(folder), driver=NAME, technique="nmr", items=(fid,), sha256=sha,
         metadata={"nucleus": nucleus, "spectrometer_frequency_mhz": sfrq,

@@ -10,6 +10,7 @@ which appends the step to the provenance.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import hashlib
 import os
 from collections.abc import Mapping
@@ -49,6 +50,24 @@ def _freeze(value: Any) -> Any:
 def _frozen_metadata(metadata) -> MappingProxyType:
     """Read-only metadata with ``ionization`` normalised to one code (see spectra.ionization)."""
     return MappingProxyType(normalized_metadata(metadata))
+
+
+def _names_source(post_init):
+    """Make the invariant errors of a model class name the file it was read from.
+
+    ``SpectrumError("FID data must be finite")`` alone leaves a user without the
+    file; the provenance knows it.
+    """
+    @functools.wraps(post_init)
+    def checked(self):
+        try:
+            post_init(self)
+        except SpectrumError as exc:
+            source = getattr(self.provenance, "source", "")
+            if exc.path is None and source:
+                raise SpectrumError(exc.message, source) from exc
+            raise
+    return checked
 
 
 def _readonly(values, dtype, name: str) -> np.ndarray:
@@ -219,6 +238,7 @@ class Spectrum(_Evolvable):
     metadata: Mapping[str, Any] = field(default_factory=dict)
     provenance: Provenance = field(default_factory=Provenance)
 
+    @_names_source
     def __post_init__(self):
         axis = _readonly(self.axis, np.float64, "axis")
         inten = _readonly(self.intensities, np.float64, "intensities")
@@ -288,6 +308,7 @@ class PeakList(_Evolvable):
     metadata: Mapping[str, Any] = field(default_factory=dict)
     provenance: Provenance = field(default_factory=Provenance)
 
+    @_names_source
     def __post_init__(self):
         pos = _readonly(self.position, np.float64, "position")
         if pos.ndim != 1:
@@ -370,6 +391,7 @@ class Fid(_Evolvable):
     metadata: Mapping[str, Any] = field(default_factory=dict)
     provenance: Provenance = field(default_factory=Provenance)
 
+    @_names_source
     def __post_init__(self):
         data = _readonly(self.data, np.complex128, "data")
         if data.ndim < 1 or data.shape[-1] < 2:
@@ -433,6 +455,7 @@ class Run(_Evolvable):
     metadata: Mapping[str, Any] = field(default_factory=dict)
     provenance: Provenance = field(default_factory=Provenance)
 
+    @_names_source
     def __post_init__(self):
         rt = _readonly(self.retention_time_s, np.float64, "retention_time_s")
         offsets = _readonly(self.offsets, np.int64, "offsets")

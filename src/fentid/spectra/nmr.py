@@ -26,11 +26,15 @@ What drivers hand to processing (contract for every NMR driver):
   0 ppm, Bruker ``SF``) or ``{"shift_ppm"}``; or ``metadata["referenced"] =
   "vendor"`` when the carrier or axis is already referenced.
 - ``metadata["solvent"]``: for residual-solvent referencing when nothing else applies.
+- ``metadata["carrier_known"] = False`` when the file does not place the
+  carrier (``carrier_ppm`` is then 0): referencing looks for an internal
+  standard singlet over the whole spectrum (see :mod:`nmr_reference`).
 """
 
 from __future__ import annotations
 
 import dataclasses
+import warnings
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
@@ -38,7 +42,7 @@ from typing import Any
 
 import numpy as np
 
-from fentid.errors import ProcessingError, SpectrumError
+from fentid.errors import DataQualityWarning, ProcessingError, SpectrumError
 from fentid.spectra.model import Fid, Provenance, Spectrum
 from fentid.spectra.nmr_baseline import baseline_correct
 from fentid.spectra.nmr_phase import auto_phase, phase_factor
@@ -152,8 +156,10 @@ def apodize(fid: Fid, *, lb_hz: float = 0.0, gauss_hz: float = 0.0) -> Fid:
         window *= np.exp(-np.pi * lb_hz * t)
     if gauss_hz:
         window *= np.exp(-((np.pi * gauss_hz * t) ** 2) / (4 * np.log(2)))
+    # the noise estimate needs the smoothing width (nmr_noise.noise_segments)
+    meta = {**fid.metadata, "line_broadening_hz": float(lb_hz) + float(gauss_hz)}
     return fid.evolve("apodize", {"lb_hz": lb_hz, "gauss_hz": gauss_hz},
-                      data=fid.data * window)
+                      data=fid.data * window, metadata=meta)
 
 
 def zero_fill(fid: Fid, *, size: int | None = None, factor: int = 2) -> Fid:
@@ -235,7 +241,8 @@ def phase_correct(spec: ComplexSpectrum, *, p0_deg: float | None = None,
     if p0_deg is None and p1_deg is None and auto:
         vendor = spec.metadata.get("vendor_phase_deg")
         seed = (float(vendor["p0"]), float(vendor.get("p1", 0.0))) if vendor else None
-        p0_deg, p1_deg, report, data = auto_phase(spec.data, seed)
+        p0_deg, p1_deg, report, data = auto_phase(spec.data, seed,
+                                                  source=spec.provenance.source or None)
     else:
         p0_deg, p1_deg = float(p0_deg or 0.0), float(p1_deg or 0.0)
         data = spec.data * phase_factor(len(spec), p0_deg, p1_deg)
@@ -261,17 +268,18 @@ Pipeline = tuple[tuple[Callable, Mapping[str, Any]], ...]
 DEFAULT_LB_HZ = {"1H": 0.3, "19F": 0.5, "31P": 1.0, "13C": 1.0}
 
 
-def default_pipeline(item: Fid | Spectrum) -> Pipeline:
+def default_pipeline(item: Fid | Spectrum, lb_hz: float | None = None) -> Pipeline:
     """The standard processing for ``item``, as ``(function, params)`` pairs.
 
-    For an FID: exponential apodisation (0.3 Hz for 1H, 1 Hz for 13C), zero
-    filling to twice the next power of two, FFT with group delay removal, automatic
-    phasing, real part, automatic baseline correction, referencing.  For an
-    already processed spectrum: baseline correction and referencing only.
+    For an FID: exponential apodisation (``lb_hz``, default 0.3 Hz for 1H,
+    1 Hz for 13C), zero filling to twice the next power of two, FFT with group
+    delay removal, automatic phasing, real part, automatic baseline
+    correction, referencing.  For an already processed spectrum: baseline
+    correction and referencing only.
     """
     if isinstance(item, Spectrum):
         return ((baseline_correct, {}), (reference, {}))
-    lb = DEFAULT_LB_HZ.get(item.nucleus, 1.0)
+    lb = DEFAULT_LB_HZ.get(item.nucleus, 1.0) if lb_hz is None else float(lb_hz)
     # the group delay is removed inside the FFT as a linear phase: the same
     # result as remove_group_delay after zero filling, without two extra FFTs
     return ((apodize, {"lb_hz": lb}), (zero_fill, {"factor": 2}),
@@ -286,14 +294,73 @@ def run_pipeline(item, pipeline: Pipeline):
     return item
 
 
+#: Broad-line fallback: line broadening (Hz) = spectral width / this.  Alginate
+#: CP/MAS 13C (40 kHz width, lines 600-1300 Hz wide): 100 Hz, which takes its
+#: tallest line from SNR 7 (1 Hz) to 20 (measured against the standard deviation
+#: of its signal-free regions; 50 Hz: 16, 200 Hz: 25) while adding little to
+#: the widths.  The noise estimate stays honest at such smoothing because
+#: baseline correction sizes its noise segments to it
+#: (:func:`fentid.spectra.nmr_noise.noise_segments`).
+BROAD_LINE_SW_FRACTION = 400.0
+
+
 def to_spectrum(fid: Fid, pipeline: Pipeline | None = None) -> Spectrum:
-    """Process a 1-D FID to a real Spectrum (the default pipeline unless one is given)."""
+    """Process a 1-D FID to a real Spectrum (the default pipeline unless one is given).
+
+    With the default pipeline, when no line of the magnitude spectrum stands
+    :data:`~fentid.spectra.nmr_phase.PHASE_PEAK_SNR` noise levels above the
+    noise at the default line broadening (phasing would find nothing to
+    phase on) but one does at spectral width / :data:`BROAD_LINE_SW_FRACTION`
+    Hz, the FID is processed with the broader line broadening: broad lines
+    (solid-state, viscous or paramagnetic samples) are lost in the noise at
+    the 0.3-1 Hz meant for solution-state lines.  A :class:`DataQualityWarning`
+    names the file and the line broadening (``metadata["broad_lines"]``).
+    """
     _require_1d(fid, "to_spectrum")
-    result = run_pipeline(fid, pipeline or default_pipeline(fid))
+    if pipeline is not None:
+        result = run_pipeline(fid, pipeline)
+    else:
+        result = _default_with_broad_fallback(fid)
     if not isinstance(result, Spectrum):
         raise ProcessingError(f"pipeline ended with a {type(result).__name__}, not a Spectrum",
                               fid.provenance.source or None)
     return result
+
+
+def has_phaseable_line(fid: Fid, lb_hz: float) -> bool:
+    """True when, with ``lb_hz`` of line broadening, a line of the magnitude spectrum
+    stands :data:`~fentid.spectra.nmr_phase.PHASE_PEAK_SNR` noise levels out.
+
+    One FFT of the FID as acquired (no zero filling; the magnitude ignores phase
+    and group delay) and a noise estimate: a few milliseconds.  The tallest
+    magnitude point is the test, as in :func:`~fentid.spectra.nmr_phase.measure_peak_phases`
+    (whose prominence condition it always meets when it is that high).
+    """
+    from fentid.spectra.nmr_noise import estimate_noise
+    from fentid.spectra.nmr_phase import PHASE_PEAK_SNR
+
+    t = np.arange(fid.points) / fid.sw_hz
+    data = fid.data * np.exp(-np.pi * lb_hz * t)
+    data[0] *= 0.5
+    spectrum = np.fft.fft(data)
+    noise = estimate_noise(spectrum.real)
+    return bool(noise > 0 and np.abs(spectrum).max() >= PHASE_PEAK_SNR * noise)
+
+
+def _default_with_broad_fallback(fid: Fid) -> Spectrum:
+    default_lb = DEFAULT_LB_HZ.get(fid.nucleus, 1.0)
+    broad_lb = fid.sw_hz / BROAD_LINE_SW_FRACTION
+    if (broad_lb <= 3 * default_lb or has_phaseable_line(fid, default_lb)
+            or not has_phaseable_line(fid, broad_lb)):
+        return run_pipeline(fid, default_pipeline(fid))
+    source = fid.provenance.source
+    warnings.warn(f"{source + ': ' if source else ''}no line stands out of the noise with the "
+                  f"default {default_lb:g} Hz line broadening: broad lines (solid-state "
+                  f"sample?), processed with {broad_lb:.3g} Hz", DataQualityWarning,
+                  stacklevel=4)
+    broad = run_pipeline(fid, default_pipeline(fid, lb_hz=broad_lb))
+    meta = {**broad.metadata, "broad_lines": {"lb_hz": broad_lb, "default_lb_hz": default_lb}}
+    return broad.evolve("broad_line_fallback", {"lb_hz": round(broad_lb, 6)}, metadata=meta)
 
 
 def process_default(item: Fid | Spectrum) -> Spectrum:

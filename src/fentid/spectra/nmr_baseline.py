@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from fentid.spectra.model import Spectrum
-from fentid.spectra.nmr_noise import estimate_noise, signal_mask
+from fentid.spectra.nmr_noise import estimate_noise, noise_segments, signal_mask
 
 #: Number of bins the baseline points are summarised in before fitting.
 BASELINE_BINS = 256
@@ -92,9 +92,19 @@ def baseline_correct(spectrum: Spectrum, *, order: int = 5) -> Spectrum:
         ``metadata["noise"]`` holds the noise standard deviation measured.
     """
     y = spectrum.intensities
-    noise = estimate_noise(y)
+    noise = estimate_noise(y, segments=_segments(spectrum))
     baseline = fit_baseline(y, order=order, noise=noise)
     meta = dict(spectrum.metadata)
     meta["noise"] = noise
     return spectrum.evolve("baseline_correct", {"order": order},
                            intensities=y - baseline, metadata=meta)
+
+
+def _segments(spectrum: Spectrum) -> int:
+    """Noise segments for the spectrum's line broadening (see :func:`noise_segments`)."""
+    meta = spectrum.metadata
+    obs = meta.get("obs_mhz") or meta.get("spectrometer_frequency_mhz")
+    n = len(spectrum)
+    point_hz = (float(spectrum.axis[-1] - spectrum.axis[0]) / (n - 1) * float(obs)
+                if obs and n > 1 else None)
+    return noise_segments(n, point_hz, meta.get("line_broadening_hz"))

@@ -50,6 +50,53 @@ def estimate_noise(values: np.ndarray, segments: int = NOISE_SEGMENTS) -> float:
     return float(np.percentile(positive, 25))
 
 
+#: Line-broadening kernels up to this many spectrum points wide keep :data:`NOISE_SEGMENTS`.
+NARROW_KERNEL_POINTS = 2.0
+#: Otherwise each noise segment spans at least this many kernel widths.
+SEGMENT_KERNEL_WIDTHS = 128
+
+
+def noise_segments(points: int, point_hz: float | None, lb_hz: float | None) -> int:
+    """Number of noise segments for a spectrum smoothed by ``lb_hz`` of line broadening.
+
+    Line broadening correlates neighbouring noise values over a kernel ``w =
+    lb_hz / point_hz`` points wide; within segments only a few kernels long
+    the straight-line fit and MAD of :func:`estimate_noise` read the noise
+    low.  Measured on white noise (8192 points, Lorentzian kernels, mean of
+    10 seeds; estimate / true standard deviation):
+
+    ====  ====  ====  ====  ====
+    w     64    16    8     4     segments
+    ====  ====  ====  ====  ====
+    1     0.90  0.95  0.97  0.98
+    5     0.73  0.90  0.94  0.97
+    10    0.62  0.85  0.91  0.96
+    20    0.47  0.76  0.86  0.95
+    ====  ====  ====  ====  ====
+
+    Segments of about 100 kernel widths read it as unsmoothed noise reads
+    (0.9), so segments span :data:`SEGMENT_KERNEL_WIDTHS` widths (4 to
+    :data:`NOISE_SEGMENTS` of them).  Kernels up to
+    :data:`NARROW_KERNEL_POINTS` wide (every default line broadening on the
+    shared samples) keep :data:`NOISE_SEGMENTS`.
+
+    Parameters
+    ----------
+    points : int
+        Number of spectrum points.
+    point_hz : float or None
+        Spacing of the spectrum points, Hz.
+    lb_hz : float or None
+        Line broadening applied, Hz.
+    """
+    if not point_hz or not lb_hz or lb_hz <= 0 or point_hz <= 0:
+        return NOISE_SEGMENTS
+    width = lb_hz / point_hz
+    if width <= NARROW_KERNEL_POINTS:
+        return NOISE_SEGMENTS
+    return int(np.clip(points / (SEGMENT_KERNEL_WIDTHS * width), 4, NOISE_SEGMENTS))
+
+
 def signal_mask(values: np.ndarray, noise: float | None = None, threshold: float = 4.0,
                 smooth_points: int = 5, grow_points: int | None = None) -> np.ndarray:
     """Boolean mask of points that belong to peaks (True) rather than baseline.

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Sequence
 from itertools import pairwise
 
 import numpy as np
 from scipy import signal
 
-from fentid.errors import ProcessingError
+from fentid.errors import DataQualityWarning, ProcessingError
 from fentid.spectra.model import PeakList, Spectrum
 from fentid.spectra.nmr_noise import estimate_noise
 from fentid.spectra.nmr_reference import SOLVENT_SHIFTS, SOLVENT_WINDOW_PPM, solvent_key
@@ -98,6 +99,7 @@ def pick_peaks(spectrum: Spectrum, snr: float | None = None, *,
     params = {"snr": snr, "min_relative_height": rel}
     empty = {"position": [], "intensity": [], "width": [], "area": [], "snr": []}
     if y.size < 3 or noise <= 0:
+        _warn_empty(spectrum, "the spectrum is flat (no noise, no lines)")
         return _peaklist(spectrum, empty, noise, snr, params)
     # noise maxima on the flank of a broad peak are high but not prominent
     prominence = max(MIN_PROMINENCE_NOISE, snr / 2) * noise
@@ -105,6 +107,10 @@ def pick_peaks(spectrum: Spectrum, snr: float | None = None, *,
     if idx.size:
         idx = idx[_is_line(spectrum, idx, props["prominences"], rel)]
     if idx.size == 0:
+        top = int(np.argmax(y))
+        _warn_empty(spectrum, f"no peak reaches SNR {snr:g} (the tallest point, at "
+                              f"{axis[top]:.4g} {spectrum.unit}, is {y[top] / noise:.1f} noise "
+                              "levels high)")
         return _peaklist(spectrum, empty, noise, snr, params)
     step = (axis[-1] - axis[0]) / (axis.size - 1)
     offset = _parabolic_offset(y, idx)
@@ -115,6 +121,13 @@ def pick_peaks(spectrum: Spectrum, snr: float | None = None, *,
     values = {"position": position, "intensity": height, "width": widths_pts * abs(step),
               "area": area, "snr": height / noise}
     return _peaklist(spectrum, values, noise, snr, params)
+
+
+def _warn_empty(spectrum: Spectrum, why: str) -> None:
+    """An empty peak list is never silent: say why, naming the file."""
+    source = spectrum.provenance.source
+    warnings.warn(f"{source + ': ' if source else ''}0 peaks picked: {why}",
+                  DataQualityWarning, stacklevel=3)
 
 
 def _is_line(spectrum: Spectrum, idx: np.ndarray, prominences: np.ndarray,
