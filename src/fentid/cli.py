@@ -14,7 +14,7 @@ import sys
 import traceback
 
 from fentid import __version__
-from fentid.errors import FentidError
+from fentid.errors import FentidError, one_line
 
 EXIT_OK, EXIT_INTERNAL, EXIT_BAD_INPUT = 0, 1, 2
 
@@ -269,7 +269,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def _show_warning(message, category, filename, lineno, file=None, line=None) -> None:
     """Warnings (DataQualityWarning...) as one line each, without source code lines."""
-    sys.stderr.write(f"fentid: warning: {message}\n")
+    sys.stderr.write(f"fentid: warning: {one_line(str(message))}\n")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -283,7 +283,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return args.func(args)
     except FentidError as exc:
-        sys.stderr.write(f"fentid: error: {exc}\n")
+        sys.stderr.write(f"fentid: error: {one_line(str(exc))}\n")
         return exc.exit_code
     except KeyboardInterrupt:
         sys.stderr.write("fentid: interrupted\n")
@@ -293,7 +293,8 @@ def main(argv: list[str] | None = None) -> int:
     except Exception as exc:  # noqa: BLE001 - last line of defence: one line, never a traceback
         if os.environ.get("FENTID_DEBUG"):
             traceback.print_exc()
-        sys.stderr.write(f"fentid: error: internal error ({type(exc).__name__}: {exc}); "
+        sys.stderr.write(f"fentid: error: internal error ({type(exc).__name__}: "
+                         f"{one_line(str(exc))}); "
                          "please report it with FENTID_DEBUG=1 output\n")
         return EXIT_INTERNAL
 

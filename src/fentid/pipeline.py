@@ -174,9 +174,12 @@ def identify_component(searcher: LibrarySearcher, comp: Component, sample: str,
     # the user asks to see fewer hits (--top 1 must not turn tentative into identified)
     technique, algo, cross = searcher.plan(comp, algorithm)
     _, algo, hits = searcher.search(comp, algorithm, max(top, CONCLUSION_DEPTH))
+    referencing = comp.spectrum.metadata.get("referenced") if comp.spectrum is not None \
+        and technique.startswith("nmr") else None
     query = QueryFacts(technique=technique, algorithm=algo,
                        library_has_references=searcher.has(technique),
-                       ionization=comp.peaks.metadata.get("ionization"), cross_level=cross)
+                       ionization=comp.peaks.metadata.get("ionization"), cross_level=cross,
+                       nmr_referencing=referencing)
     verdict = conclude(hits, knowledge=searcher.knowledge(technique), query=query)
     return ComponentReport(name=comp.name, sample=sample, technique=technique, algorithm=algo,
                            hits=hits[:top], conclusion=verdict,

@@ -17,7 +17,10 @@ import fentid
 from fentid.conclude import QueryFacts, conclude
 from fentid.reference_library import Library
 from tests.conftest import FORMATS, MS, run_cli
-from tests.library_fixtures import swgdrug_lib_fixture  # noqa: F401 (fixture swgdrug_lib)
+from tests.library_fixtures import (  # noqa: F401 (fixtures swgdrug_lib, nmr_lib)
+    nmr_lib_fixture,
+    swgdrug_lib_fixture,
+)
 
 SW34 = MS / "SWGDRUG-3.4_NIST-EIMS-mass-predictions"
 NIST = MS / "NIST-FentanylClassifier/ExampleQuerySpectra"
@@ -274,3 +277,19 @@ def test_library_reassign_is_audited(tmp_path):
     again = run_cli("library", "reassign", path, str(entry["entry_id"]), "--compound",
                     "Levamisole", "--reason", "again")
     assert again.returncode == 2 and "already belongs" in again.stderr
+
+
+def test_unreferenced_nmr_shifts_are_at_most_tentative(nmr_lib):
+    """GABA 1H (Bruker, vendor-referenced) is identified against the nmrML GABA reference; the
+    same hit list from a spectrum whose axis could not be referenced is only tentative."""
+    with fentid.open_library(nmr_lib) as lib:
+        report = fentid.identify(FORMATS / "bruker_topspin/VZBBI_13R03_GABA/1H", lib)
+        comp = report.components[0]
+        assert comp.spectrum.metadata["referenced"] == "vendor"
+        assert comp.conclusion.status == "identified"
+        assert comp.conclusion.inchikey.startswith("BTCSSZJGUNDROE")  # GABA
+        for how in ("spectrometer", "unreferenced"):
+            v = conclude(comp.hits, knowledge=lib.knowledge(comp.technique),
+                         query=QueryFacts(technique=comp.technique, algorithm="nmr",
+                                          nmr_referencing=how))
+            assert (v.status, v.rule) == ("tentative", "unreferenced_shifts")

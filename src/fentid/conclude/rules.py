@@ -97,6 +97,9 @@ class QueryFacts:
     cross_level : bool
         A full-scan (MS1) spectrum compared with product-ion (MS/MS) references: at most
         ``tentative``.
+    nmr_referencing : str or None
+        How the NMR query's ppm axis was referenced (``vendor``, ``standard``, ``solvent``,
+        ``spectrometer``, ``unreferenced``); None for MS and for peak lists.
     """
 
     technique: str = "ei"
@@ -104,6 +107,7 @@ class QueryFacts:
     library_has_references: bool = True
     ionization: str | None = None
     cross_level: bool = False
+    nmr_referencing: str | None = None
 
 
 @dataclass(frozen=True)
@@ -263,6 +267,17 @@ def cross_level_comparison(ev: Evidence) -> Verdict | None:
                  "references: in-source fragments are not a product-ion spectrum")
 
 
+def unreferenced_shifts(ev: Evidence) -> Verdict | None:
+    """An NMR spectrum whose ppm axis could not be referenced is at most tentative."""
+    how = ev.query.nmr_referencing
+    if not ev.is_nmr or how not in ("spectrometer", "unreferenced"):
+        return None
+    return _base(ev, "tentative", "unreferenced_shifts",
+                 f"best {_named(ev, ev.top)}, but the query's ppm axis is {how} (no vendor "
+                 "reference, internal standard or solvent signal): its shifts are not "
+                 "comparable with the references'")
+
+
 def isomers_within_spread(ev: Evidence) -> Verdict | None:
     """Every rival within the spread is an isomer of the best: name the group."""
     if ev.is_nmr:
@@ -359,7 +374,7 @@ def identified(ev: Evidence) -> Verdict:
 #: The rules, in the order they are tried; the last always decides.
 RULES: tuple[Callable[[Evidence], Verdict | None], ...] = (
     no_reference_spectra, nothing_similar, below_threshold, too_little_evidence,
-    cross_level_comparison, isomers_within_spread, rival_within_spread,
+    cross_level_comparison, unreferenced_shifts, isomers_within_spread, rival_within_spread,
     catalog_isomers_missing, needs_clear_margin, identified,
 )
 
