@@ -12,6 +12,9 @@ import pytest
 from hypothesis import settings
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+# the suite never reads a user's own config file or library setting
+os.environ["FENTID_CONFIG"] = os.devnull + ".fentid-tests-no-config.toml"
+os.environ.pop("FENTID_LIBRARY", None)
 
 # CI runs the same examples every time (a failure there is reproducible); local runs explore
 settings.register_profile("ci", derandomize=True, database=None)
@@ -47,9 +50,13 @@ def formats_index() -> dict[str, dict]:
     return {row["path"]: row for row in load_index("formats/index.csv")}
 
 
-def run_cli(*args: str, timeout: float = 600) -> subprocess.CompletedProcess:
-    """Run ``fentid`` in a subprocess, as a user would, returning the completed process."""
+def run_cli(*args: str, timeout: float = 600, env: dict | None = None
+            ) -> subprocess.CompletedProcess:
+    """Run ``fentid`` in a subprocess, as a user would, returning the completed process.
+
+    ``env`` adds to (or overrides) the environment.
+    """
     return subprocess.run(
         [sys.executable, "-m", "fentid.cli", *map(str, args)],
         capture_output=True, text=True, timeout=timeout, check=False,
-        env={**os.environ, "PYTHONWARNINGS": "ignore"})
+        env={**os.environ, "PYTHONWARNINGS": "ignore", **(env or {})})

@@ -128,6 +128,29 @@ def _write_out(path: str, text: str) -> None:
         raise FentidError(f"cannot write the report: {exc.strerror or exc}", path) from None
 
 
+def cmd_demo(args) -> int:
+    """``fentid demo``: write the case, identify it, print the report and the check."""
+    from fentid import demo, pipeline
+
+    seed = demo.SEED if args.seed is None else args.seed
+    truth = demo.write_case(args.folder, seed=seed)
+    run = os.path.join(args.folder, "seized-powder.cdf")
+    report = pipeline.identify([run], library=args.library, progress=_progress(args))
+    rows = demo.check(report.to_dict(), truth)
+    if args.json:
+        payload = report.to_dict()
+        payload["demo"] = {"folder": os.path.abspath(args.folder), "composition": truth,
+                           "check": rows}
+        _emit(payload, True, None)
+    else:
+        sys.stdout.write(f"fentid demo: a GC-MS run of a seized powder of known composition, "
+                         f"written to {os.path.abspath(args.folder)} (seized-powder.cdf, "
+                         "seized-powder.mzML, composition.json)\n\n")
+        sys.stdout.write(report.to_text())
+        sys.stdout.write("\n" + demo.format_check(rows))
+    return EXIT_OK
+
+
 def _progress(args):
     """A progress callback writing to stderr when it is a terminal (never in --json pipes)."""
     if getattr(args, "quiet", False) or not sys.stderr.isatty():
@@ -145,21 +168,28 @@ def _progress(args):
 # --- library ----------------------------------------------------------------------------
 
 def cmd_library(args) -> int:
-    from fentid import curation
+    from fentid import cli_library
 
-    handler = getattr(curation, f"cli_{args.library_command.replace('-', '_')}")
+    handler = getattr(cli_library, f"cli_{args.library_command.replace('-', '_')}")
     return handler(args, emit=_emit, progress=_progress(args))
 
 
-def _add_library_parser(sub) -> None:
-    lib = sub.add_parser("library", help="create, import into, inspect and curate a library")
+def _add_library_parser(sub, common) -> None:
+    lib = sub.add_parser("library", parents=[common],
+                         help="create, import into, inspect and curate a library")
     lsub = lib.add_subparsers(dest="library_command", required=True, metavar="COMMAND")
 
-    p = lsub.add_parser("create", help="create an empty library file")
+    p = lsub.add_parser("create", parents=[common], help="create a library file (the catalog, or a copy of the "
+                                       "default library)")
     p.add_argument("lib")
     p.add_argument("--name", default=None, help="human-readable library name")
+    p.add_argument("--from-default", action="store_true",
+                   help="start from fentid's packaged default library (its spectra, sources "
+                        "and licences)")
+    p.add_argument("--curator", default=None)
+    p.add_argument("--json", action="store_true")
 
-    p = lsub.add_parser("import", help="import reference spectra from library or instrument files")
+    p = lsub.add_parser("import", parents=[common], help="import reference spectra from library or instrument files")
     p.add_argument("lib")
     p.add_argument("sources", nargs="+", metavar="SOURCE")
     p.add_argument("--format", default="auto", help="driver name, or auto (default)")
@@ -168,7 +198,7 @@ def _add_library_parser(sub) -> None:
     p.add_argument("--curator", default=None, help="who imports (default: $USER)")
     p.add_argument("--json", action="store_true")
 
-    p = lsub.add_parser("add", help="add one measured spectrum for a compound")
+    p = lsub.add_parser("add", parents=[common], help="add one measured spectrum for a compound")
     p.add_argument("lib")
     p.add_argument("file")
     p.add_argument("--compound", required=True, help="catalog name, InChIKey or SMILES")
@@ -176,24 +206,25 @@ def _add_library_parser(sub) -> None:
     p.add_argument("--curator", default=None)
     p.add_argument("--json", action="store_true")
 
-    p = lsub.add_parser("list", help="list entries")
+    p = lsub.add_parser("list", parents=[common], help="list entries")
     p.add_argument("lib")
     p.add_argument("--class", dest="compound_class", default=None)
     p.add_argument("--technique", default=None)
     p.add_argument("--json", action="store_true")
 
-    p = lsub.add_parser("show", help="show one entry with its peaks and provenance")
+    p = lsub.add_parser("show", parents=[common], help="show one entry with its peaks and provenance")
     p.add_argument("lib")
     p.add_argument("entry_id")
     p.add_argument("--json", action="store_true")
 
-    p = lsub.add_parser("remove", help="retire an entry (recorded in the audit)")
+    p = lsub.add_parser("remove", parents=[common], help="retire an entry (recorded in the audit)")
     p.add_argument("lib")
     p.add_argument("entry_id")
     p.add_argument("--reason", required=True)
     p.add_argument("--curator", default=None)
+    p.add_argument("--json", action="store_true")
 
-    p = lsub.add_parser("reassign", help="attach an entry to another compound (audited)")
+    p = lsub.add_parser("reassign", parents=[common], help="attach an entry to another compound (audited)")
     p.add_argument("lib")
     p.add_argument("entry_id")
     p.add_argument("--compound", required=True, help="catalog or library name, InChIKey or SMILES")
@@ -201,22 +232,31 @@ def _add_library_parser(sub) -> None:
     p.add_argument("--curator", default=None)
     p.add_argument("--json", action="store_true")
 
-    p = lsub.add_parser("export", help="write entries to an exchange format")
+    p = lsub.add_parser("export", parents=[common], help="write entries to an exchange format")
     p.add_argument("lib")
     p.add_argument("out")
     p.add_argument("--format", required=True, choices=["msp", "jcamp", "mgf"])
+    p.add_argument("--json", action="store_true")
 
-    p = lsub.add_parser("validate", help="check every compound and entry")
+    p = lsub.add_parser("validate", parents=[common], help="check every compound and entry")
     p.add_argument("lib")
     p.add_argument("--json", action="store_true")
 
-    p = lsub.add_parser("history", help="the audit trail")
+    p = lsub.add_parser("history", parents=[common], help="the audit trail")
     p.add_argument("lib")
     p.add_argument("--json", action="store_true")
 
 
 LIBRARY_HELP = ("reference library file (default: $FENTID_LIBRARY, the config file's "
                 "'library', else the library shipped with fentid)")
+
+
+def _common() -> argparse.ArgumentParser:
+    """Options every command accepts, before or after its name."""
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("-q", "--quiet", action="store_true", default=argparse.SUPPRESS,
+                        help="no progress output")
+    return common
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -226,13 +266,14 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"fentid {__version__}")
     parser.add_argument("-q", "--quiet", action="store_true", help="no progress output")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    common = _common()
 
-    p = sub.add_parser("info", help="describe a file or folder: driver, technique, header facts")
+    p = sub.add_parser("info", parents=[common], help="describe a file or folder: driver, technique, header facts")
     p.add_argument("paths", nargs="+", metavar="PATH")
     p.add_argument("--json", action="store_true", help="machine-readable output")
     p.set_defaults(func=cmd_info)
 
-    p = sub.add_parser("peaks", help="process and pick peaks (NMR) or components (GC-MS)")
+    p = sub.add_parser("peaks", parents=[common], help="process and pick peaks (NMR) or components (GC-MS)")
     p.add_argument("paths", nargs="+", metavar="PATH")
     p.add_argument("--json", action="store_true")
     p.add_argument("--snr", type=float, default=None,
@@ -242,7 +283,7 @@ def build_parser() -> argparse.ArgumentParser:
                         "(e.g. 0.001 gives lists about the size of TopSpin's; default off)")
     p.set_defaults(func=cmd_peaks)
 
-    p = sub.add_parser("search", help="search spectra from files against a library")
+    p = sub.add_parser("search", parents=[common], help="search spectra from files against a library")
     p.add_argument("queries", nargs="+", metavar="QUERY_FILE")
     p.add_argument("--library", default=None, help=LIBRARY_HELP)
     p.add_argument("--algorithm", default=None,
@@ -253,7 +294,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_search)
 
-    p = sub.add_parser("identify", help="read, process, search and conclude, with a report")
+    p = sub.add_parser("identify", parents=[common], help="read, process, search and conclude, with a report")
     p.add_argument("samples", nargs="+", metavar="SAMPLE")
     p.add_argument("--library", default=None, help=LIBRARY_HELP)
     p.add_argument("--json", action="store_true")
@@ -263,7 +304,16 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--top", type=int, default=10)
     p.set_defaults(func=cmd_identify)
 
-    _add_library_parser(sub)
+    p = sub.add_parser("demo", parents=[common],
+                       help="write a realistic GC-MS case of known composition and identify it")
+    p.add_argument("folder", nargs="?", default="fentid-demo",
+                   help="where to write the case (default: ./fentid-demo)")
+    p.add_argument("--json", action="store_true")
+    p.add_argument("--library", default=None, help=LIBRARY_HELP)
+    p.add_argument("--seed", type=int, default=None, help="simulation seed (default: fixed)")
+    p.set_defaults(func=cmd_demo)
+
+    _add_library_parser(sub, common)
     return parser
 
 

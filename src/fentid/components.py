@@ -115,7 +115,7 @@ def ms_components(ds: Dataset, snr: float | None = None) -> list[Component]:
                 continue  # a few selected ions (Agilent dataSim.ms) are no full EI spectrum
             out.extend(_run_components(item, base))
         elif isinstance(item, Spectrum):
-            from fentid.spectra.gcms import spectrum_to_peaks
+            from fentid.spectra.ms_peaks import spectrum_to_peaks
 
             picked = spectrum_to_peaks(item)
             out.append(Component(
@@ -156,7 +156,7 @@ def component_read_options(path) -> dict:
     from fentid.drivers import find_driver
 
     if find_driver(path).name in ("mzml", "mzxml"):
-        from fentid.spectra.chromatography import NOMINAL_BOUNDARY
+        from fentid.spectra.centroid import NOMINAL_BOUNDARY
 
         return {"nominal_boundary": NOMINAL_BOUNDARY}
     return {}

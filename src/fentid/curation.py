@@ -20,20 +20,17 @@ Decisions
 
 from __future__ import annotations
 
-import json
 import math
 import os
-import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
 from fentid.errors import FentidError, LibraryError, ValidationError
-from fentid.reference_library import Library, create, edit
+from fentid.reference_library import Library, edit
 from fentid.reference_library import schema as S
 from fentid.reference_library.catalog import CompoundMatcher
-from fentid.reference_library.export import export
 from fentid.reference_library.validate import (
     check_ei_peaks,
     check_structure,
@@ -218,8 +215,13 @@ def store(w, accepted: list[Accepted], resolver: CompoundResolver) -> dict[str, 
 
 
 def import_sources(lib_path, sources, fmt: str = "auto", licence: str | None = None,
-                   curator: str | None = None, progress=None) -> ImportReport:
-    """Import every readable record of ``sources`` into the library in one atomic change."""
+                   curator: str | None = None, progress=None,
+                   source_root=None) -> ImportReport:
+    """Import every readable record of ``sources`` into the library in one atomic change.
+
+    ``source_root``: record each source's path relative to this folder (a library built on
+    one machine then names its sources the same everywhere); default: absolute paths.
+    """
     from fentid import drivers
 
     report = ImportReport()
@@ -235,7 +237,7 @@ def import_sources(lib_path, sources, fmt: str = "auto", licence: str | None = N
         resolver = CompoundResolver(lib.compounds())
     done = 0
     for ds in datasets:
-        source = str(Path(ds.path).resolve())
+        source = _source_name(ds.path, source_root)
         for problem in ds.problems:
             report.rejected.append({"file": source, "record": problem.record,
                                     "reason": problem.reason})
@@ -266,6 +268,16 @@ def import_sources(lib_path, sources, fmt: str = "auto", licence: str | None = N
         with Library.open(lib_path) as lib:
             report.library_version = lib.library_version
     return report
+
+
+def _source_name(path, root) -> str:
+    full = Path(path).resolve()
+    if root is not None:
+        try:
+            return full.relative_to(Path(root).resolve()).as_posix()
+        except ValueError:
+            pass
+    return str(full)
 
 
 # --- add one spectrum -------------------------------------------------------------------------
@@ -353,120 +365,6 @@ def add_spectrum(lib_path, file, compound: str, licence=None, curator=None) -> d
     return out
 
 
-# --- CLI handlers -----------------------------------------------------------------------------
-
-def _curator(args) -> str | None:
-    return getattr(args, "curator", None) or os.environ.get("FENTID_CURATOR")
-
-
-def cli_create(args, emit, progress=None) -> int:
-    path = create(args.lib, name=args.name, curator=_curator(args))
-    with Library.open(path) as lib:
-        n = lib.n_compounds()
-    sys.stdout.write(f"created {path} with {n} catalog compounds\n")
-    return EXIT_OK
-
-
-def _import_text(report: dict) -> str:
-    lines = [(f"imported {report['imported']} spectra ({report['matched_catalog']} matched to "
-              f"known compounds, {report['new_compounds']} new compounds); "
-              f"{len(report['rejected'])} rejected, {len(report['flagged'])} flagged")]
-    if report["library_version"] is not None:
-        lines.append(f"library version {report['library_version']}")
-    return "\n".join(lines) + "\n"
-
-
-def cli_import(args, emit, progress=None) -> int:
-    report = import_sources(args.lib, args.sources, fmt=args.format, licence=args.licence,
-                            curator=_curator(args), progress=progress).as_dict()
-    for bad in report["rejected"]:
-        where = f"record {bad['record']}: " if bad["record"] else ""
-        sys.stderr.write(f"fentid: rejected: {bad['file']}: {where}{bad['reason']}\n")
-    emit(json_safe(report), args.json, _import_text)
-    return EXIT_BAD_INPUT if report["rejected"] else EXIT_OK
-
-
-def cli_add(args, emit, progress=None) -> int:
-    entry = add_spectrum(args.lib, args.file, args.compound, licence=args.licence,
-                         curator=_curator(args))
-
-    def text(e):
-        flags = "".join(f"flag: {f}\n" for f in e["flags"])
-        return f"added entry {e['entry_id']} ({e['technique']}) for {e['compound']}\n{flags}"
-
-    emit(json_safe(entry) if args.json else entry, args.json, text)
-    return EXIT_OK
-
-
-_RETIRED = "\tretired"
-LIST_KEYS = ("entry_id", "compound", "inchikey", "technique", "source", "source_record",
-             "licence", "accession", "compound_class", "isomer_group", "retired")
-
-
-def cli_list(args, emit, progress=None) -> int:
-    with Library.open(args.lib) as lib:
-        if args.technique and args.technique not in S.TECHNIQUES:
-            raise LibraryError(f"unknown technique {args.technique!r}; use one of "
-                               f"{', '.join(S.TECHNIQUES)}", args.lib)
-        techs = [args.technique] if args.technique else lib.techniques()
-        rows = [e for t in techs if t in lib.techniques() for e in lib.entries(t)]
-    if args.compound_class:
-        rows = [e for e in rows if e["compound_class"] == args.compound_class]
-    rows = [{k: e[k] for k in LIST_KEYS} for e in rows]
-    emit(rows, args.json, lambda rs: "".join(
-        f"{r['entry_id']}\t{r['technique']}\t{r['compound']}\t{r['inchikey']}\t"
-        f"{Path(r['source']).name}:{r['source_record'] or ''}"
-        f"{_RETIRED if r['retired'] else ''}\n" for r in rs))
-    return EXIT_OK
-
-
-def json_safe(value):
-    """NaN/inf become None so ``--json`` output is strict JSON."""
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    if isinstance(value, dict):
-        return {k: json_safe(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [json_safe(v) for v in value]
-    return value
-
-
-def _entry_id(args) -> int:
-    try:
-        return int(args.entry_id)
-    except ValueError:
-        raise LibraryError(f"entry id must be a number, not {args.entry_id!r}",
-                           args.lib) from None
-
-
-def cli_show(args, emit, progress=None) -> int:
-    with Library.open(args.lib) as lib:
-        entry = lib.entry(_entry_id(args))
-        peaks = lib.entry_peaklist(entry["entry_id"])
-        entry["compound_record"] = lib.compound_row(entry["compound_id"])
-    entry["peaks"] = {"position": peaks.position.tolist(), "intensity": peaks.intensity.tolist(),
-                      "unit": peaks.unit}
-
-    def text(e):
-        head = "".join(f"{k}: {v}\n" for k, v in e.items() if k not in ("peaks",
-                                                                        "compound_record"))
-        body = "".join(f"{p:g}\t{i:g}\n" for p, i in zip(e["peaks"]["position"],
-                                                         e["peaks"]["intensity"]))
-        return head + f"peaks ({len(e['peaks']['position'])}, {e['peaks']['unit']}):\n" + body
-
-    emit(json_safe(entry) if args.json else entry, args.json, text)
-    return EXIT_OK
-
-
-def cli_remove(args, emit, progress=None) -> int:
-    entry_id = _entry_id(args)
-    with edit(args.lib, _curator(args)) as w:
-        w.retire(entry_id, args.reason)
-    sys.stdout.write(f"retired entry {entry_id} (kept in the file, excluded from search): "
-                     f"{args.reason}\n")
-    return EXIT_OK
-
-
 def reassign_entry(lib_path, entry_id: int, compound: str, reason: str,
                    curator: str | None = None) -> dict:
     """Attach entry ``entry_id`` to ``compound`` (name, synonym, InChIKey or a new SMILES);
@@ -478,50 +376,43 @@ def reassign_entry(lib_path, entry_id: int, compound: str, reason: str,
         return w.reassign(entry_id, row, reason)
 
 
-def cli_reassign(args, emit, progress=None) -> int:
-    done = reassign_entry(args.lib, _entry_id(args), args.compound, args.reason,
-                          curator=_curator(args))
-    emit(done, args.json, lambda d: f"entry {d['entry_id']} ({d['technique']}): {d['from']} -> "
-                                    f"{d['to']} ({d['reason']})\n")
-    return EXIT_OK
+def create_from_default(path, name: str | None = None, curator: str | None = None):
+    """A new user library that starts as a copy of fentid's packaged default library.
 
+    The copy keeps every entry, its source and licence, and the audit trail of how the
+    default was built; one audited change records that it was created from the default (and
+    from which version and checksum), which also gives it its own library version.
 
-def cli_export(args, emit, progress=None) -> int:
-    with Library.open(args.lib) as lib:
-        n = export(lib, args.out, args.format)
-    sys.stdout.write(f"wrote {n} entries to {args.out}\n")
-    return EXIT_OK
+    Raises
+    ------
+    LibraryError
+        ``path`` exists, or this build of fentid has no packaged default library.
+    """
+    import shutil
 
+    from fentid.defaults import packaged_library
+    from fentid.reference_library import atomic
 
-def cli_validate(args, emit, progress=None) -> int:
-    from fentid.reference_library.audit import validate_library
-
-    report = validate_library(args.lib, progress=progress)
-    emit(report, args.json, _validate_text)
-    return EXIT_BAD_INPUT if report["errors"] else EXIT_OK
-
-
-def _validate_text(r: dict) -> str:
-    lines = [(f"{r['path']}: {r['compounds']} compounds, {r['entries']} entries, "
-              f"{len(r['errors'])} errors, {len(r['warnings'])} warnings, "
-              f"{r['skipped']} checks skipped ({r['skipped_reason']}); "
-              f"checksum {'ok' if r['checksum_ok'] else 'MISMATCH'}")]
-    lines += [f"error: {e}" for e in r["errors"]]
-    lines += [f"warning: {w}" for w in r["warnings"]]
-    return "\n".join(lines) + "\n"
-
-
-def cli_history(args, emit, progress=None) -> int:
-    import datetime as dt
-
-    with Library.open(args.lib) as lib:
-        rows = lib.audit()
-    for row in rows:
-        row["time_iso"] = dt.datetime.fromtimestamp(row["time"], dt.UTC).isoformat(
-            timespec="seconds")
-        row["detail"] = json.loads(row["detail"] or "{}")
-    emit(rows, args.json, lambda rs: "".join(
-        f"{r['time_iso']}\tv{r['library_version']}\t{r['action']}\t{r['curator']}\t"
-        f"{'' if r['entry_id'] < 0 else r['entry_id']}\t"
-        f"{json.dumps(r['detail'], sort_keys=True)}\n" for r in rs))
-    return EXIT_OK
+    path = Path(path)
+    source = packaged_library()
+    if source is None:
+        raise LibraryError("this fentid build has no packaged default library", path)
+    if path.exists():
+        raise LibraryError("file exists; refusing to overwrite it", path)
+    if not path.parent.is_dir():
+        raise LibraryError("folder does not exist", path.parent)
+    with Library.open(source) as lib:
+        origin = {"from_default": str(source), "library_version": lib.library_version,
+                  "checksum": lib.checksum}
+    tmp = atomic.temp_path(path)
+    try:
+        shutil.copyfile(source, tmp)
+        os.replace(tmp, path)
+    finally:
+        if tmp.exists():
+            tmp.unlink()
+    with edit(path, curator) as w:
+        if name:
+            w.f.attrs[S.ATTR_NAME] = name
+        w.log("create", detail=origin)
+    return path

@@ -12,6 +12,7 @@ import math
 import os
 import threading
 import warnings
+from typing import NamedTuple
 
 from fentid.errors import DataQualityWarning
 
@@ -172,13 +173,15 @@ class LibrarySearcher:
             return technique, algorithm, []
         if technique.startswith("nmr"):
             return technique, "nmr", self._search_nmr(component, technique, top)
-        index = self._search_index(technique)
         cols = self.columns(technique)
-        retired = self._retired[technique]
         precursor = component.peaks.metadata.get("precursor_mz")
         filtered = technique == "msms" and precursor is not None and not cross
-        want = top + retired + (PRECURSOR_CANDIDATES if filtered else 0)
-        raw = index.search(component.peaks, algorithm=algorithm, top=want)
+        if algorithm in NIST_ALGORITHMS and self._small(technique):
+            raw = self._scan_small(component.peaks, technique, algorithm)
+        else:
+            index = self._search_index(technique)
+            want = top + self._retired[technique] + (PRECURSOR_CANDIDATES if filtered else 0)
+            raw = index.search(component.peaks, algorithm=algorithm, top=want)
         hits = []
         for h in raw:
             row = h.entry_index
@@ -194,6 +197,38 @@ class LibrarySearcher:
             if len(hits) == top:
                 break
         return technique, algorithm, hits
+
+    def _small(self, technique: str) -> bool:
+        from fentid.spectra.nist_numpy import SMALL_LIBRARY
+
+        return self.columns(technique)["entry_id"].size <= SMALL_LIBRARY
+
+    def _scan_small(self, query, technique: str, algorithm: str) -> list:
+        """Every entry scored with numpy (a small library: no index load, no numba start-up;
+        the same hits as the index, tested), best first, ties by entry row."""
+        import numpy as np
+
+        from fentid.spectra import nist_numpy
+        from fentid.spectra.scores_ms import nist_preprocess
+
+        with self._lock:
+            if ("view", technique) not in self._index:
+                pos, inten, off = self.library.peaks(technique)
+                self._index[("view", technique)] = nist_numpy.nominal_view(pos, inten, off)
+            lm, lc, loff = self._index[("view", technique)]
+        qm, qc = nist_preprocess(query.position, query.intensity)
+        modes = {"identity": (False, True, True), "reverse": (True, True, True),
+                 "similarity": (False, False, False)}
+        scores = {}
+        for name in {algorithm, "identity", "reverse"}:
+            rev, weighted, ratio = modes[name]
+            scores[name] = nist_numpy.nist_factors_all(qm, qc, lm, lc, loff, reverse=rev,
+                                                       mass_weighted=weighted, ratio=ratio)
+        score = scores[algorithm]
+        idx = np.flatnonzero(score > 0)
+        idx = idx[np.lexsort((idx, -score[idx]))]
+        return [_Hit(int(i), float(score[i]), float(scores["identity"][i]),
+                     float(scores["reverse"][i])) for i in idx[:PRECURSOR_CANDIDATES]]
 
     def _search_index(self, technique: str):
         with self._lock:
@@ -244,6 +279,16 @@ class LibrarySearcher:
                 "evidence": None, "compound_id": int(entry["compound_id"]),
                 "isomer_group": comp.get("isomer_group") or None,
                 "formula": comp.get("formula") or None}
+
+
+class _Hit(NamedTuple):
+    """A hit of the small-library scan (the fields of reference_library.search.Hit, without
+    importing the index and its compiled kernels)."""
+
+    entry_index: int
+    score: float
+    mf: float
+    rmf: float
 
 
 def public_hits(hits: list[dict]) -> list[dict]:

@@ -14,7 +14,8 @@ so the file is closed when we return):
 
 * dimension ``scan_number``: one entry per scan in ``scan_acquisition_time``
   (seconds), ``scan_index`` (0-based start of the scan in the point arrays),
-  ``point_count``, ``total_intensity`` (the vendor TIC), ``mass_range_min/max``.
+  ``point_count``, ``total_intensity`` (the vendor TIC), ``mass_range_min/max`` (the
+  scanned m/z range: kept as the run's ``scan_range_mz`` when positive).
 * dimension ``point_number``: ``mass_values`` (m/z) and ``intensity_values``,
   each possibly carrying ``scale_factor`` (and, for intensities,
   ``add_offset``) attributes that must be applied.
@@ -139,6 +140,7 @@ def read(path: Path) -> Dataset:
         instrument = {k: _text(variables[k].data) for k in
                       ("instrument_name", "instrument_mfr", "instrument_model")
                       if k in variables}
+        scan_range = _scan_range(variables)
     except FentidError:
         raise
     except (ValueError, TypeError, IndexError, EOFError) as exc:
@@ -159,6 +161,7 @@ def read(path: Path) -> Dataset:
         "instrument": inst_text,
         "experiment_title": attrs.get("experiment_title"),
         "acquired_at": attrs.get("experiment_date_time_stamp"),
+        "scan_range_mz": scan_range,
     }
     run = Run(retention_time_s=rt, offsets=offsets, mz=mz, intensity=inten,
               centroided=centroided, metadata={k: v for k, v in meta.items() if v},
@@ -169,6 +172,20 @@ def read(path: Path) -> Dataset:
                    metadata={"header": header, "n_scans": int(rt.size),
                              "n_points": int(mz.size), "centroided": centroided},
                    sha256=sha)
+
+
+def _scan_range(variables) -> tuple[float, float] | None:
+    """The m/z range the run scanned (``mass_range_min/max`` over its scans), or None when
+    the file does not record one (the variables are optional; HP/Agilent exports fill the
+    minimum with 0, which says nothing)."""
+    if "mass_range_min" not in variables or "mass_range_max" not in variables:
+        return None
+    low = _scaled(variables["mass_range_min"])
+    high = _scaled(variables["mass_range_max"])
+    ok = np.isfinite(low) & np.isfinite(high) & (high > low) & (low > 0)
+    if not ok.any():
+        return None
+    return float(low[ok].min()), float(high[ok].max())
 
 
 def _reject_non_ms(path, attrs, variables, missing) -> None:

@@ -34,8 +34,20 @@ from fentid.reference_library.columns import (
 from fentid.reference_library.store import Library, check_root, open_h5
 
 
+def _now() -> float:
+    """Unix time of a change; ``SOURCE_DATE_EPOCH`` (reproducible builds) overrides the clock,
+    so a library built twice from the same sources is the same file."""
+    fixed = os.environ.get("SOURCE_DATE_EPOCH")
+    if fixed:
+        try:
+            return float(fixed)
+        except ValueError:
+            pass
+    return time.time()
+
+
 def _now_iso() -> str:
-    return _dt.datetime.now(_dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return _dt.datetime.fromtimestamp(_now(), _dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def default_curator() -> str:
@@ -248,7 +260,7 @@ class LibraryWriter:
         ids = np.arange(first_id, first_id + n, dtype=np.int64)
         values = dict(columns, entry_id=ids)
         values.setdefault("curator", self.curator)
-        values.setdefault("added_at", time.time())
+        values.setdefault("added_at", _now())
         ent = grp[S.GROUP_ENTRIES]
         for col, spec in S.ENTRY_COLUMNS.items():
             append(ent[col], self._column_values(col, spec, values.get(col), n))
@@ -354,7 +366,7 @@ class LibraryWriter:
         """Append one line to the audit table."""
         grp = self.f[S.GROUP_AUDIT]
         version = int(self.f.attrs[S.ATTR_LIBRARY_VERSION]) + int(self.bump)
-        row = {"time": time.time(), "library_version": version, "action": action,
+        row = {"time": _now(), "library_version": version, "action": action,
                "entry_id": entry_id, "curator": self.curator,
                "detail": json.dumps(detail or {}, sort_keys=True, default=str)}
         for col, spec in S.AUDIT_COLUMNS.items():

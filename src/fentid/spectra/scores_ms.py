@@ -73,7 +73,6 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from scipy.optimize import linear_sum_assignment
 
 from fentid.errors import SpectrumError
 from fentid.spectra.model import PeakList
@@ -384,6 +383,8 @@ def _greedy_sum(i, j, prod) -> float:
 
 
 def _optimal_sum(i, j, prod) -> float:
+    from scipy.optimize import linear_sum_assignment  # only for optimal matching
+
     ui, ri = np.unique(i, return_inverse=True)
     uj, rj = np.unique(j, return_inverse=True)
     gain = np.zeros((ui.size, uj.size))
