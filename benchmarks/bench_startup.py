@@ -37,7 +37,7 @@ def timed(src: Path, args: list[str], env_extra: dict | None = None) -> float:
     env = {**os.environ, "PYTHONPATH": str(src), "PYTHONWARNINGS": "ignore", **(env_extra or {})}
     t0 = time.perf_counter()
     proc = subprocess.run([sys.executable, "-m", "fentid.cli", *args], capture_output=True,
-                          text=True, env=env)
+                          text=True, env=env, check=False)
     elapsed = time.perf_counter() - t0
     if proc.returncode not in (0, 2):
         raise SystemExit(f"{src}: fentid {' '.join(args)} failed: {proc.stderr.strip()}")
@@ -76,7 +76,7 @@ def main(argv=None) -> int:
                         times[(case, name)].append(timed(src, argf(src, k), extra))
         finally:
             subprocess.run(["git", "-C", str(ROOT), "worktree", "remove", "--force", str(base)],
-                           capture_output=True)
+                           capture_output=True, check=False)
     print(f"Start-up, whole process, median of {args.repeat} (alternated; baseline "
           f"{args.baseline_ref})\n")
     print("| command | baseline s | now s | baseline/now |")

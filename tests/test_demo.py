@@ -101,7 +101,7 @@ def test_unwritable_demo_folder_is_one_line_exit_2(tmp_path):
 def test_readme_api_example_runs(tmp_path, monkeypatch):
     """The Python API example in the README, as written, on the demo case."""
     text = (ROOT / "README.md").read_text()
-    code = re.search(r"## Python API.*?```python\n(.*?)```", text, re.S).group(1)
+    code = re.search(r"## Python API.*?```python\n(.*?)```", text, re.DOTALL).group(1)
     monkeypatch.chdir(tmp_path)
     demo.write_case(tmp_path / "fentid-demo")
     scope: dict = {}
