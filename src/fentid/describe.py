@@ -127,6 +127,19 @@ def _describe_ms(ds: Dataset) -> dict:
     }
 
 
+def readable(value):
+    """A value as a person reads it: floats to 12 significant digits (510.28, not
+    510.28000000000003), also inside lists, tuples and dicts.  Text output only: ``--json``
+    keeps every digit."""
+    if isinstance(value, float):
+        return float(f"{value:.12g}")
+    if isinstance(value, dict):
+        return {k: readable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return type(value)(readable(v) for v in value)
+    return value
+
+
 def format_text(report: dict) -> str:
     """Human-readable ``fentid info`` output."""
     lines = [f"{report['path']}"]
@@ -134,12 +147,12 @@ def format_text(report: dict) -> str:
     for key, value in report.items():
         if key in skip or value is None:
             continue
-        lines.append(f"  {key:<28} {value}")
+        lines.append(f"  {key:<28} {readable(value)}")
     header = report.get("header") or {}
     if header:
         lines.append("  header:")
         for key, value in header.items():
-            lines.append(f"    {key:<26} {value}")
+            lines.append(f"    {key:<26} {readable(value)}")
     for problem in report.get("problems", []):
         lines.append(f"  problem: {problem}")
     return "\n".join(lines) + "\n"

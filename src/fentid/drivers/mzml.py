@@ -166,8 +166,13 @@ PROFILE_BUDGET_MB = 64.0
 CENTROID_MAX_GAP_DA = 0.5
 
 
+#: Drivers whose runs this module can re-read one scan of: driver name -> reader(path, scan id)
+#: returning a ScanRecord (mzXML registers itself: no import cycle between the two drivers).
+SCAN_READERS: dict = {}
+
+
 def _min_scans() -> int:
-    from fentid.spectra.gcms import MIN_SCANS
+    from fentid.spectra.centroid import MIN_SCANS
 
     return MIN_SCANS
 
@@ -376,10 +381,8 @@ def read_scan_profile(run: Run, i: int) -> Spectrum:
         raise IndexError(f"scan index {i} outside the run's {len(ids)} scans")
     if run.provenance.driver == NAME and run.metadata.get("scan_offsets"):
         rec = read_record_at(path, run.metadata["scan_offsets"][i], i)
-    elif run.provenance.driver == "mzxml":
-        from fentid.drivers.mzxml import read_scan
-
-        rec = read_scan(path, ids[i])
+    elif run.provenance.driver in SCAN_READERS:
+        rec = SCAN_READERS[run.provenance.driver](path, ids[i])
     else:
         raise FormatError(f"no stored profile to re-read for a run from driver "
                           f"{run.provenance.driver!r}", path)

@@ -40,7 +40,7 @@ import numpy as np
 
 from fentid.drivers._gzip import open_binary
 from fentid.drivers._mzml_fast import MzmlHeader, ScanRecord, decode_base64
-from fentid.drivers.mzml import PROFILE_BUDGET_MB, build_dataset
+from fentid.drivers.mzml import PROFILE_BUDGET_MB, SCAN_READERS, build_dataset
 from fentid.drivers.registry import Driver, register
 from fentid.errors import CorruptDataError, FormatError
 from fentid.spectra.model import Dataset
@@ -297,3 +297,4 @@ def _scan_end(buf: bytes) -> int:
 
 register(Driver(NAME, sniff, read, "ms", "mzXML mass spectra (ISB)", (".mzxml",),
                 reads_gzip=True))
+SCAN_READERS[NAME] = read_scan

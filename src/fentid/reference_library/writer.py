@@ -214,7 +214,7 @@ class LibraryWriter:
     # --- entries ------------------------------------------------------------------------
     def _technique_group(self, technique: str) -> h5py.Group:
         if technique not in S.TECHNIQUES:
-            raise LibraryError(f"unknown technique {technique!r}", self.path)
+            raise LibraryError(f"unknown technique {technique!r}", self.library_path)
         techs = self.f[S.GROUP_TECHNIQUES]
         if technique in techs:
             return techs[technique]
@@ -254,7 +254,7 @@ class LibraryWriter:
             return np.zeros(0, np.int64)
         position = np.asarray(position)
         if offsets[0] != 0 or offsets[-1] != position.size or np.any(np.diff(offsets) < 0):
-            raise LibraryError("peak offsets do not match the peak arrays", self.path)
+            raise LibraryError("peak offsets do not match the peak arrays", self.library_path)
         grp = self._technique_group(technique)
         first_id = int(self.f.attrs[S.ATTR_NEXT_ENTRY_ID])
         ids = np.arange(first_id, first_id + n, dtype=np.int64)
@@ -318,13 +318,13 @@ class LibraryWriter:
             rows = np.flatnonzero(ent["entry_id"][...] == int(entry_id))
             if rows.size:
                 if ent["retired"][rows[0]]:
-                    raise LibraryError(f"entry {entry_id} is already retired", self.path)
+                    raise LibraryError(f"entry {entry_id} is already retired", self.library_path)
                 set_rows(ent["retired"], rows, 1)
                 self.log("remove", entry_id=entry_id, detail={"reason": reason,
                                                               "technique": tech})
                 self.changed = True
                 return {"entry_id": int(entry_id), "technique": tech}
-        raise LibraryError(f"no entry {entry_id} in the library", self.path)
+        raise LibraryError(f"no entry {entry_id} in the library", self.library_path)
 
     def reassign(self, entry_id: int, compound_row: int, reason: str) -> dict:
         """Attach an entry to another compound (a curator's correction), recorded in the audit
@@ -338,7 +338,7 @@ class LibraryWriter:
         comp = self.f[S.GROUP_COMPOUNDS]
         n_compounds = int(comp["name"].shape[0])
         if not 0 <= int(compound_row) < n_compounds:
-            raise LibraryError(f"no compound row {compound_row} in the library", self.path)
+            raise LibraryError(f"no compound row {compound_row} in the library", self.library_path)
         names = self.compounds()
         for tech in S.TECHNIQUES:
             if tech not in self.f[S.GROUP_TECHNIQUES]:
@@ -350,7 +350,7 @@ class LibraryWriter:
             old = int(ent["compound"][rows[0]])
             if old == int(compound_row):
                 raise LibraryError(f"entry {entry_id} already belongs to "
-                                   f"{names[old]['name']}", self.path)
+                                   f"{names[old]['name']}", self.library_path)
             set_rows(ent["compound"], rows, int(compound_row))
             detail = {"reason": reason, "technique": tech, "from": names[old]["name"],
                       "from_inchikey": names[old]["inchikey"],
@@ -359,7 +359,7 @@ class LibraryWriter:
             self.log("reassign", entry_id=entry_id, detail=detail)
             self.changed = True
             return {"entry_id": int(entry_id), **detail}
-        raise LibraryError(f"no entry {entry_id} in the library", self.path)
+        raise LibraryError(f"no entry {entry_id} in the library", self.library_path)
 
     # --- audit and commit ---------------------------------------------------------------
     def log(self, action: str, detail: dict | None = None, entry_id: int = -1) -> None:

@@ -8,6 +8,9 @@ from __future__ import annotations
 
 import numpy as np
 
+#: Runs with fewer MS1 scans have no chromatography: each scan is one component.
+MIN_SCANS = 5
+
 #: NIST/AMDIS nominal-mass bin boundary: m/z in (n - 0.351, n + 0.649] belongs to n,
 #: because organic ions have a positive mass defect that grows with mass.
 NOMINAL_BOUNDARY = 0.649

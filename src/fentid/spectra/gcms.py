@@ -29,15 +29,13 @@ import numpy as np
 from fentid.errors import ProcessingError
 from fentid.spectra import chromatography as chrom
 from fentid.spectra import deconvolution as deconv
+from fentid.spectra.centroid import MIN_SCANS
 from fentid.spectra.model import PeakList, Run, Spectrum
 from fentid.spectra.ms_peaks import (  # noqa: F401 (spectrum_to_peaks, is_unit_resolution re-exported)
     BASE_PEAK,
     is_unit_resolution,
     spectrum_to_peaks,
 )
-
-#: Fewest MS1 scans for chromatographic peak detection (fewer: one component per scan).
-MIN_SCANS = 5
 
 
 @dataclass(frozen=True)
