@@ -256,6 +256,9 @@ def _common() -> argparse.ArgumentParser:
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("-q", "--quiet", action="store_true", default=argparse.SUPPRESS,
                         help="no progress output")
+    common.add_argument("--strict", action="store_true", default=argparse.SUPPRESS,
+                        help="any warning (data lost, referencing guessed...) makes the exit "
+                             "code 2")
     return common
 
 
@@ -265,6 +268,9 @@ def build_parser() -> argparse.ArgumentParser:
         description="Identify fentanyl analogs from vendor NMR and mass-spectrometry files.")
     parser.add_argument("--version", action="version", version=f"fentid {__version__}")
     parser.add_argument("-q", "--quiet", action="store_true", help="no progress output")
+    parser.add_argument("--strict", action="store_true",
+                        help="any warning (data lost, referencing guessed...) makes the exit "
+                             "code 2")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     common = _common()
 
@@ -317,9 +323,15 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+#: Warnings shown in this process (``--strict`` turns any into exit 2).
+_WARNED: list[str] = []
+
+
 def _show_warning(message, category, filename, lineno, file=None, line=None) -> None:
     """Warnings (DataQualityWarning...) as one line each, without source code lines."""
-    sys.stderr.write(f"fentid: warning: {one_line(str(message))}\n")
+    text = one_line(str(message))
+    _WARNED.append(text)
+    sys.stderr.write(f"fentid: warning: {text}\n")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -331,7 +343,11 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "library":
         args.func = cmd_library
     try:
-        return args.func(args)
+        status = args.func(args)
+        if getattr(args, "strict", False) and _WARNED and status == EXIT_OK:
+            sys.stderr.write(f"fentid: error: --strict: {len(_WARNED)} warning(s) above\n")
+            return EXIT_BAD_INPUT
+        return status
     except FentidError as exc:
         sys.stderr.write(f"fentid: error: {one_line(str(exc))}\n")
         return exc.exit_code

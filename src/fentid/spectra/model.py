@@ -70,6 +70,19 @@ def _names_source(post_init):
     return checked
 
 
+#: m/z beyond this is no mass spectrum any instrument records (MALDI-TOF reaches ~10^5).
+MAX_MZ = 1.0e6
+
+
+def _check_mz(mz: np.ndarray) -> None:
+    """m/z values a mass spectrometer can record: 0 <= m/z <= MAX_MZ (damaged files decode
+    to 1e30 or negative masses; caught here, the message names the first one)."""
+    if mz.size and (mz.min() < 0 or mz.max() > MAX_MZ):
+        bad = mz[(mz < 0) | (mz > MAX_MZ)][0]
+        raise SpectrumError(f"m/z value {bad:.6g} is impossible for a mass spectrum (outside "
+                            f"0-{MAX_MZ:g}): the data are damaged")
+
+
 def _readonly(values, dtype, name: str) -> np.ndarray:
     try:
         arr = np.array(values, dtype=dtype, copy=True)
@@ -252,6 +265,8 @@ class Spectrum(_Evolvable):
             raise SpectrumError("axis and intensities must be finite (no NaN or inf)")
         if axis.size > 1 and np.any(np.diff(axis) < 0):
             raise SpectrumError("axis must be ascending")
+        if self.unit == "m/z":
+            _check_mz(axis)
         if self.unit not in UNITS:
             raise SpectrumError(f"unit must be one of {UNITS}, not {self.unit!r}")
         _check_technique(self.technique, self.nucleus)
@@ -326,6 +341,8 @@ class PeakList(_Evolvable):
             raise SpectrumError("peak positions and intensities must be finite")
         if n > 1 and np.any(np.diff(pos) < 0):
             raise SpectrumError("peak positions must be ascending")
+        if self.unit == "m/z":
+            _check_mz(pos)
         if self.unit not in UNITS:
             raise SpectrumError(f"unit must be one of {UNITS}, not {self.unit!r}")
         _check_technique(self.technique, self.nucleus)
@@ -471,6 +488,7 @@ class Run(_Evolvable):
         if not (np.all(np.isfinite(rt)) and np.all(np.isfinite(mz))
                 and np.all(np.isfinite(inten))):
             raise SpectrumError("retention times, m/z and intensities must be finite")
+        _check_mz(mz)
         levels = np.ones(n, np.int8) if self.ms_level is None else self.ms_level
         levels = _readonly(levels, np.int8, "ms_level")
         prec = np.full(n, np.nan) if self.precursor_mz is None else self.precursor_mz
