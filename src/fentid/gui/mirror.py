@@ -42,6 +42,9 @@ class MirrorData:
         be inf: unknown); None for NMR.
     unit : str
         ``m/z`` or ``ppm``.
+    solvents : tuple of str or None
+        NMR: the query's and the reference's solvent.  Intensities are then scaled to the
+        tallest peak outside the residual solvent signal (HDO can dwarf the compound).
     """
 
     query_position: np.ndarray
@@ -52,6 +55,7 @@ class MirrorData:
     reference_matched: np.ndarray
     range_mz: tuple[float, float] | None
     unit: str
+    solvents: tuple[str | None, str | None] = (None, None)
 
     @property
     def n_matched(self) -> int:
@@ -59,9 +63,37 @@ class MirrorData:
         return int(self.reference_matched.sum())
 
 
-def _percent(intensity) -> np.ndarray:
+def solvent_mask(axis, solvent: str | None, nucleus: str | None) -> np.ndarray:
+    """Points of ``axis`` (ppm) inside the residual solvent window (as the search leaves it
+    out); all False when the solvent or its shift is unknown."""
+    from fentid.searching import SOLVENT_WINDOW_PPM
+    from fentid.spectra.nmr_reference import SOLVENT_SHIFTS, solvent_key
+
+    axis = np.asarray(axis, float)
+    key = solvent_key(solvent) if solvent else None
+    shift = SOLVENT_SHIFTS.get(key or "", {}).get(nucleus or "")
+    if shift is None:
+        return np.zeros(axis.size, bool)
+    half = SOLVENT_WINDOW_PPM["d2o"] if key == "d2o" and nucleus == "1H" \
+        else SOLVENT_WINDOW_PPM.get(nucleus or "", 0.0)
+    return np.abs(axis - shift) <= half
+
+
+def signal_top(axis, intensity, solvent: str | None, nucleus: str | None) -> float:
+    """The tallest line outside the solvent signal (the scale an analyst wants: HDO can be
+    ten times taller than the compound)."""
+    y = np.asarray(intensity, float)
+    keep = ~solvent_mask(axis, solvent, nucleus)
+    top = float(y[keep].max()) if keep.any() else float(y.max(initial=0.0))
+    return top if top > 0 else 1.0
+
+
+def _percent(intensity, position=None, solvent=None, nucleus=None) -> np.ndarray:
     y = np.asarray(intensity, dtype=np.float64)
-    top = y.max() if y.size else 0.0
+    keep = np.ones(y.size, bool)
+    if solvent is not None:
+        keep = ~solvent_mask(position, solvent, nucleus)
+    top = y[keep].max() if keep.any() else (y.max() if y.size else 0.0)
     return y / top * 100.0 if top > 0 else y
 
 
@@ -108,7 +140,8 @@ def matched_masks(query_pos, reference_pos, technique: str, nucleus: str | None 
             _near(r, q, TOLERANCE_DA + np.abs(r) * TOLERANCE_PPM * 1e-6))
 
 
-def mirror_data(query, reference, technique: str, evidence: dict | None = None) -> MirrorData:
+def mirror_data(query, reference, technique: str, evidence: dict | None = None,
+                solvents: tuple = (None, None)) -> MirrorData:
     """The head-to-tail plot of ``query`` against ``reference``.
 
     Parameters
@@ -119,6 +152,8 @@ def mirror_data(query, reference, technique: str, evidence: dict | None = None) 
         The library technique searched (``ei``, ``msms``, ``nmr_1h``...).
     evidence : dict, optional
         The hit's ``evidence`` (its ``range_mz`` is the scanned range shaded).
+    solvents : (str or None, str or None)
+        NMR: the query's and the reference's solvent (see :class:`MirrorData`).
     """
     qm, rm = matched_masks(query.position, reference.position, technique,
                            getattr(query, "nucleus", None))
@@ -126,6 +161,11 @@ def mirror_data(query, reference, technique: str, evidence: dict | None = None) 
     if evidence and evidence.get("range_mz") and not technique.startswith("nmr"):
         lo, hi = evidence["range_mz"]
         rng = (float(lo), math.inf if hi is None else float(hi))
-    return MirrorData(np.asarray(query.position, float), _percent(query.intensity), qm,
-                      np.asarray(reference.position, float), _percent(reference.intensity), rm,
-                      rng, "ppm" if technique.startswith("nmr") else "m/z")
+    nucleus = getattr(query, "nucleus", None)
+    q_solvent, r_solvent = solvents
+    return MirrorData(np.asarray(query.position, float),
+                      _percent(query.intensity, query.position, q_solvent, nucleus), qm,
+                      np.asarray(reference.position, float),
+                      _percent(reference.intensity, reference.position,
+                               r_solvent or q_solvent, nucleus), rm,
+                      rng, "ppm" if technique.startswith("nmr") else "m/z", solvents)

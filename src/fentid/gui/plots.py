@@ -19,10 +19,12 @@ from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QColor
 
 from fentid.gui import style
-from fentid.gui.mirror import MirrorData
+from fentid.gui.mirror import MirrorData, signal_top, solvent_mask
 
 #: Peaks labelled with their m/z in an MS stick plot (the strongest, spread apart).
 MS_LABELS = 8
+#: Integral regions smaller than this fraction of the largest are not drawn.
+INTEGRAL_MIN = 0.05
 
 
 def sticks(x, y, base: float = 0.0) -> tuple[np.ndarray, np.ndarray]:
@@ -198,6 +200,8 @@ class SpectrumPlot(pg.PlotWidget):
     # --- NMR ---------------------------------------------------------------------------
     def _show_nmr(self, comp) -> None:
         spec = comp.spectrum
+        self._top = signal_top(spec.axis, spec.intensities, spec.metadata.get("solvent"),
+                               spec.nucleus)
         self.getViewBox().invertX(True)
         line = _smooth(self.plot(spec.axis, spec.intensities, pen=_pen(style.NMR_LINE)))
         peaks = comp.peaks
@@ -216,6 +220,8 @@ class SpectrumPlot(pg.PlotWidget):
         self.setTitle(f"{comp.name}: {nucleus}{field}, {len(peaks)} peaks picked, "
                       f"{self.drawn['labels']['text']}")
         self.autoRange()
+        top = self._top
+        self.setYRange(-0.05 * top, 1.45 * top)
 
     def _label_references(self, spec) -> dict:
         """Name the residual solvent signal and the chemical-shift reference."""
@@ -223,7 +229,7 @@ class SpectrumPlot(pg.PlotWidget):
 
         solvent = spec.metadata.get("solvent")
         how = spec.metadata.get("referenced") or "not stated"
-        top = float(np.max(spec.intensities)) if len(spec) else 1.0
+        top = self._top * 0.8
         out = {"solvent": solvent, "referenced": how, "solvent_ppm": None}
         key = solvent_key(solvent) if solvent else None
         shift = SOLVENT_SHIFTS.get(key or "", {}).get(spec.nucleus or "")
@@ -245,30 +251,31 @@ class SpectrumPlot(pg.PlotWidget):
         line = pg.InfiniteLine(pos=x, angle=90, movable=False,
                                pen=pg.mkPen(colour, style=Qt.PenStyle.DotLine))
         self.addItem(line)
-        label = pg.TextItem(text, color=colour, anchor=(0.0, 0.0))
+        # anchored on its right edge: on the inverted axis the text runs to higher ppm,
+        # so a label at 0 ppm stays inside the plot
+        label = pg.TextItem(text, color=colour, anchor=(1.0, 0.0))
         label.setPos(x, y)
         self.addItem(label)
 
     def _integrals(self, spec, peaks) -> list[dict]:
-        """Integral curves over groups of picked peaks (multiplets), labelled relative to the
-        smallest group (1.00)."""
+        """Integral curves over groups of picked peaks (multiplets) outside the solvent
+        signal, labelled relative to the largest (1.00); groups below
+        :data:`INTEGRAL_MIN` of it (satellites, noise) are left out."""
         regions = integral_regions(peaks.position, peaks.width, spec.nucleus)
-        if not regions:
-            return []
-        top = float(np.max(spec.intensities))
+        solvent = solvent_mask(spec.axis, spec.metadata.get("solvent"), spec.nucleus)
         out = []
         for lo, hi in regions:
             inside = (spec.axis >= lo) & (spec.axis <= hi)
-            if inside.sum() < 2:
+            if inside.sum() < 2 or (inside & solvent).any():
                 continue
             x = spec.axis[inside]
             y = np.cumsum(spec.intensities[inside]) * float(np.mean(np.diff(x)))
             out.append({"low": lo, "high": hi, "x": x, "curve": y, "area": float(y[-1])})
-        smallest = min((r["area"] for r in out if r["area"] > 0), default=1.0)
-        peak_curve = max((float(np.max(np.abs(r["curve"]))) for r in out), default=1.0)
+        largest = max((r["area"] for r in out), default=0.0)
+        out = [r for r in out if largest > 0 and r["area"] >= INTEGRAL_MIN * largest]
         for r in out:
-            r["relative"] = r["area"] / smallest
-            scaled = r["curve"] / peak_curve * 0.35 * top + 0.55 * top
+            r["relative"] = r["area"] / largest
+            scaled = r["curve"] / largest * 0.25 * self._top + 1.1 * self._top
             self.plot(r["x"], scaled, pen=_pen(style.INTEGRAL, 1.2))
             label = pg.TextItem(f"{r['relative']:.2f}", color=style.INTEGRAL, anchor=(0.5, 1.0))
             label.setPos(float(np.mean(r["x"])), float(scaled.max()))
@@ -331,7 +338,7 @@ class MirrorPlot(pg.PlotWidget):
                 "reference_only": r.reference_position[~r.reference_matched]}
         self.drawn = {"sets": sets, "data": data}
         if nmr:
-            self._nmr_lines(query_spectrum, reference_profile)
+            self._nmr_lines(query_spectrum, reference_profile, data.solvents)
         self._sticks(q.query_position, q.query_intensity, q.query_matched, +1, nmr)
         self._sticks(r.reference_position, r.reference_intensity, r.reference_matched, -1, nmr)
         self.addLine(y=0, pen=pg.mkPen("#404040"))
@@ -376,14 +383,18 @@ class MirrorPlot(pg.PlotWidget):
                 sx, sy = sticks(x[mask], sign * y[mask])
                 self.plot(sx, sy, connect="pairs", pen=_pen(colour, 1.6), name=label)
 
-    def _nmr_lines(self, spectrum, profile) -> None:
+    def _nmr_lines(self, spectrum, profile, solvents) -> None:
+        """Query spectrum above, reference spectrum below, each scaled to its tallest line
+        outside the solvent signal (the sticks are scaled the same way)."""
+        nucleus = spectrum.nucleus if spectrum is not None else None
         if spectrum is not None and len(spectrum):
             y = np.asarray(spectrum.intensities, float)
-            _smooth(self.plot(spectrum.axis, y / max(y.max(), 1e-300) * 100,
-                              pen=_pen("#7f7f7f", 0.8)))
+            top = signal_top(spectrum.axis, y, solvents[0], nucleus)
+            _smooth(self.plot(spectrum.axis, y / top * 100, pen=_pen("#7f7f7f", 0.8)))
         if profile is not None and len(profile[0]):
             ax, y = np.asarray(profile[0], float), np.asarray(profile[1], float)
-            _smooth(self.plot(ax, -y / max(y.max(), 1e-300) * 100, pen=_pen("#7f7f7f", 0.8)))
+            top = signal_top(ax, y, solvents[1] or solvents[0], nucleus)
+            _smooth(self.plot(ax, -y / top * 100, pen=_pen("#7f7f7f", 0.8)))
 
     def _labels(self, x, y, sign: int) -> None:
         span = (x.max() - x.min()) if x.size else 1.0

@@ -385,8 +385,12 @@ class MainWindow(QMainWindow):
         """(MirrorData, labels, query spectrum, reference profile) for one hit."""
         lib = self.searcher.library
         ref = lib.entry_peaklist(hit["entry_id"])
-        data = mirror_data(comp.peaks, ref, comp.technique, hit.get("evidence"))
         nmr = comp.technique.startswith("nmr")
+        solvents = (None, None)
+        if nmr:
+            q_meta = comp.spectrum.metadata if comp.spectrum is not None else {}
+            solvents = (q_meta.get("solvent"), lib.entry(hit["entry_id"]).get("solvent"))
+        data = mirror_data(comp.peaks, ref, comp.technique, hit.get("evidence"), solvents)
         profile = lib.profile(hit["entry_id"]) if nmr else None
         label = hit["compound"] + (f" [{hit['record_name']}]" if hit.get("record_name")
                                    and hit["record_name"] != hit["compound"] else "")
