@@ -25,6 +25,8 @@ from fentid.gui.panels import conclusion_html
 IMAGE_WIDTH = 1100
 IMAGE_HEIGHT = 430
 PDF_DPI = 150
+#: Width of a mirror plot in the report (px of the HTML page; about the A4 text width).
+REPORT_IMAGE_WIDTH = 900
 
 
 def export_plot(plot, path: str | Path, width: int = 1600) -> Path:
@@ -141,7 +143,8 @@ def _summary_html(report, decisions: dict[int, dict], record_path) -> str:
 
 def _component_html(report, k: int, history: list[dict], image_src: str | None) -> str:
     c = report.components[k]
-    rt = f" at {c.retention_time_s:.2f} s" if c.retention_time_s is not None else ""
+    rt = (f" at {c.retention_time_s:.2f} s" if c.retention_time_s is not None
+          and " @ " not in c.name else "")
     out = [f"<h2 style='page-break-before: always'>Component {k + 1}: {_esc(c.name)}{rt}</h2>",
            f"<p>{_esc(c.technique)}, {_esc(c.algorithm)}; sample {_esc(c.sample)}</p>",
            conclusion_html(c)]
@@ -161,7 +164,7 @@ def _component_html(report, k: int, history: list[dict], image_src: str | None) 
                              f"<td>{_esc(h.get('licence') or 'not stated')}</td></tr>"
                              for h in c.hits[:5]) + "</table>")
     if image_src:
-        out.append(f"<p><img src='{image_src}' width='640'></p>")
+        out.append(f"<p><img src='{image_src}' width='{REPORT_IMAGE_WIDTH}'></p>")
     return "".join(out)
 
 
