@@ -14,6 +14,8 @@ FORBIDDEN = {
     "fentid.reference_library": ("PySide6", "PyQt5", "PyQt6", "pyqtgraph", "fentid.drivers"),
     "fentid.daemon": ("PySide6", "PyQt5", "PyQt6", "pyqtgraph"),
     "fentid.cli": ("PySide6", "PyQt5", "PyQt6", "pyqtgraph", "h5py"),
+    # the package itself stays Qt-free, so a missing gui extra is a one-line error
+    "fentid.gui": ("PySide6", "PyQt5", "PyQt6", "pyqtgraph", "h5py"),
 }
 
 
@@ -30,3 +32,16 @@ def test_subpackage_does_not_pull_in_forbidden_modules(package):
     loaded = set(out.stdout.split())
     bad = [m for m in FORBIDDEN[package] if m in loaded]
     assert not bad, f"importing {package} pulled in {bad}"
+
+
+def test_qt_is_imported_only_in_gui():
+    """No module outside src/fentid/gui names a Qt binding or pyqtgraph in an import."""
+    import re
+    from pathlib import Path
+
+    src = Path(__file__).resolve().parents[1] / "src" / "fentid"
+    pattern = re.compile(r"^\s*(from|import)\s+(PySide6|PyQt5|PyQt6|pyqtgraph)\b",
+                         re.MULTILINE)
+    offenders = [str(p.relative_to(src)) for p in src.rglob("*.py")
+                 if "gui" not in p.relative_to(src).parts and pattern.search(p.read_text())]
+    assert not offenders

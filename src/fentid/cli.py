@@ -165,6 +165,13 @@ def _progress(args):
     return report
 
 
+def cmd_view(args) -> int:
+    from fentid import gui
+
+    return gui.launch(args.files, args.library, screenshot=args.screenshot,
+                      component=args.component, size=args.size, tab=args.tab, case=args.case)
+
+
 # --- library ----------------------------------------------------------------------------
 
 def cmd_library(args) -> int:
@@ -318,6 +325,21 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--library", default=None, help=LIBRARY_HELP)
     p.add_argument("--seed", type=int, default=None, help="simulation seed (default: fixed)")
     p.set_defaults(func=cmd_demo)
+
+    p = sub.add_parser("view", parents=[common], help="the desktop viewer (needs the gui extra)")
+    p.add_argument("files", nargs="*", metavar="FILE")
+    p.add_argument("--library", default=None, help=LIBRARY_HELP)
+    p.add_argument("--case", default=None, metavar="CASE.jsonl",
+                   help="case record file (default: <first sample>.fentid-case.jsonl beside it)")
+    p.add_argument("--screenshot", default=None, metavar="OUT.png",
+                   help="render the window offscreen to this PNG and exit")
+    p.add_argument("--component", type=int, default=None, metavar="N",
+                   help="with --screenshot: select component N (1-based, the # column)")
+    p.add_argument("--size", default=None, metavar="WxH",
+                   help="with --screenshot: window size in pixels (default 1600x1000)")
+    p.add_argument("--tab", default="case", choices=["case", "library"],
+                   help="with --screenshot: the tab shown")
+    p.set_defaults(func=cmd_view)
 
     _add_library_parser(sub, common)
     return parser

@@ -14,6 +14,7 @@ from __future__ import annotations
 import os
 from collections.abc import Callable, Iterable
 
+from fentid.cancellation import cancellable, is_set
 from fentid.components import (  # noqa: F401 (re-exported: the public component API)
     Component,
     components_of,
@@ -66,7 +67,7 @@ def _library_info(searcher: LibrarySearcher) -> LibraryInfo:
                        summary=searcher.summary())
 
 
-def _read(inputs: Iterable) -> list[Dataset]:
+def _read(inputs: Iterable, cancel=None) -> list[Dataset]:
     """Datasets of ``inputs`` (paths or Datasets); every file is read before any search, so
     a bad file fails before minutes of work."""
     from fentid.components import component_read_options
@@ -74,6 +75,7 @@ def _read(inputs: Iterable) -> list[Dataset]:
 
     out = []
     for item in inputs:
+        _check_cancel(cancel)
         if isinstance(item, Dataset):
             out.append(item)
         else:
@@ -86,7 +88,7 @@ def _problems(datasets: list[Dataset]) -> list[dict]:
 
 
 def _check_cancel(cancel) -> None:
-    if cancel is not None and (cancel() if callable(cancel) else cancel.is_set()):
+    if is_set(cancel):
         raise CancelledError("cancelled")
 
 
@@ -124,8 +126,9 @@ def identify(inputs, library: LibrarySearcher | str | os.PathLike | None = None,
     progress : callable, optional
         ``progress(done, total, what)`` after each component.
     cancel : callable or threading.Event, optional
-        Checked between components; when set, :class:`~fentid.errors.CancelledError` is
-        raised.
+        Checked between files and components, and while a file streams (each spectrum of
+        an mzML/mzXML run, each MB hashed; see :mod:`fentid.cancellation`); when set,
+        :class:`~fentid.errors.CancelledError` is raised.
 
     Returns
     -------
@@ -133,14 +136,19 @@ def identify(inputs, library: LibrarySearcher | str | os.PathLike | None = None,
         ``.to_dict()`` is the ``fentid identify --json`` report, ``.to_text()`` the text one;
         components keep their processed spectrum, peaks and chromatogram.
     """
-    from fentid import __version__
-    from fentid.conclude import combine_case, one_retention_time_per_compound
-
     if top < 1:
         raise FentidError(f"--top must be at least 1, not {top}")
     if isinstance(inputs, str | os.PathLike | Dataset):
         inputs = [inputs]
-    datasets = _read(inputs)
+    with cancellable(cancel):
+        return _identify(inputs, library, algorithm, top, progress, cancel)
+
+
+def _identify(inputs, library, algorithm, top, progress, cancel) -> CaseReport:
+    from fentid import __version__
+    from fentid.conclude import combine_case, one_retention_time_per_compound
+
+    datasets = _read(inputs, cancel)
     samples = [SampleReport(path=ds.path, driver=ds.driver, sha256=ds.sha256,
                             technique=ds.technique,
                             problems=[p.as_dict() for p in ds.problems], dataset=ds)

@@ -88,6 +88,7 @@ from pathlib import Path
 
 import numpy as np
 
+from fentid.cancellation import check as check_cancelled
 from fentid.drivers._gzip import is_gzip
 from fentid.drivers._mzml_fast import ScanRecord, SpectrumScanner
 from fentid.drivers.registry import Driver, register
@@ -430,6 +431,7 @@ def build_dataset(path, driver: str, records, header_fn, count_label="spectrumLi
     try:
         for rec in records:
             n += 1
+            check_cancelled()  # a 1 GB run streams for minutes: the viewer's Cancel
             for note in rec.notes:
                 notes.setdefault(note, []).append(rec.id)
             level = rec.ms_level or 1

@@ -21,6 +21,7 @@ from typing import Any
 
 import numpy as np
 
+from fentid.cancellation import check as check_cancelled
 from fentid.errors import SpectrumError
 from fentid.spectra.ionization import normalized_metadata
 
@@ -181,6 +182,7 @@ def hash_source(path: str | os.PathLike, chunk_bytes: int = 1 << 20) -> str:
     with open(path, "rb") as fh:
         while chunk := fh.read(chunk_bytes):
             digest.update(chunk)
+            check_cancelled()  # hashing 1 GB takes seconds: a viewer's Cancel stops it
     return digest.hexdigest()
 
 
