@@ -27,12 +27,12 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 
 NMR_REFS = (
-    ("NCCCC(=O)O", "formats/nmrml/VZBBI_13R03_GABA_1H.nmrML"),
-    ("NCCCC(=O)O", "formats/nmrml/VZBBI_13R03_GABA_13C.nmrML"),
-    ("CC(=O)Oc1ccccc1C(=O)O", "formats/jcamp_dx_nmr/cheminfo/aspirin/1h.dx"),
-    ("COc1ccc2c(c1)c(CC(=O)O)c(C)n2C(=O)c1ccc(Cl)cc1",
+    ("GABA", "NCCCC(=O)O", "formats/nmrml/VZBBI_13R03_GABA_1H.nmrML"),
+    ("GABA", "NCCCC(=O)O", "formats/nmrml/VZBBI_13R03_GABA_13C.nmrML"),
+    ("Aspirin", "CC(=O)Oc1ccccc1C(=O)O", "formats/jcamp_dx_nmr/cheminfo/aspirin/1h.dx"),
+    ("Indometacin", "COc1ccc2c(c1)c(CC(=O)O)c(C)n2C(=O)c1ccc(Cl)cc1",
      "formats/jcamp_dx_nmr/cheminfo/indometacin/1h.dx"),
-    ("CC(C)Cc1ccc(cc1)C(C)C(=O)O", "formats/nanalysis/ibuprofen_1h_nmready60.jdx"),
+    ("Ibuprofen", "CC(C)Cc1ccc(cc1)C(C)C(=O)O", "formats/nanalysis/ibuprofen_1h_nmready60.jdx"),
 )
 
 
@@ -44,8 +44,8 @@ def build_library(data: Path, folder: Path) -> Path:
     create(path, name="SWGDRUG 3.9 + NMR references", curator="render_screenshots")
     import_sources(path, [data / "ms/SWGDRUG-3.9_NIST-MS_conversion_tools/SWGDRUG39.msp"],
                    curator="render_screenshots")
-    for smiles, rel in NMR_REFS:
-        add_spectrum(path, data / rel, smiles, licence="see shared/data index",
+    for name, smiles, rel in NMR_REFS:
+        add_spectrum(path, data / rel, smiles, name=name, licence="see shared/data index",
                      curator="render_screenshots")
     return path
 

@@ -212,8 +212,8 @@ def add_files(lib_path, refs) -> None:
     """``fentid library add`` (its API, in-process) for each ``(name, smiles, path)``."""
     from fentid.curation import add_spectrum
 
-    for _name, smiles, path in refs:
-        add_spectrum(lib_path, path, smiles, licence="test data", curator="pytest")
+    for name, smiles, path in refs:
+        add_spectrum(lib_path, path, smiles, licence="test data", curator="pytest", name=name)
 
 
 @pytest.fixture(scope="session", name="nmr_lib")

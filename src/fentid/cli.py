@@ -209,6 +209,8 @@ def _add_library_parser(sub, common) -> None:
     p.add_argument("lib")
     p.add_argument("file")
     p.add_argument("--compound", required=True, help="catalog name, InChIKey or SMILES")
+    p.add_argument("--name", default=None,
+                   help="name of a new compound given by SMILES (default: the SMILES)")
     p.add_argument("--licence", "--license", dest="licence", default=None)
     p.add_argument("--curator", default=None)
     p.add_argument("--json", action="store_true")

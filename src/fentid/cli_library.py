@@ -83,7 +83,7 @@ def cli_import(args, emit, progress=None) -> int:
 
 def cli_add(args, emit, progress=None) -> int:
     entry = add_spectrum(args.lib, args.file, args.compound, licence=args.licence,
-                         curator=_curator(args))
+                         curator=_curator(args), name=args.name)
 
     def text(e):
         flags = "".join(f"flag: {f}\n" for f in e["flags"])

@@ -282,8 +282,12 @@ def _source_name(path, root) -> str:
 
 # --- add one spectrum -------------------------------------------------------------------------
 
-def resolve_compound_arg(w, text: str) -> int:
-    """Compound row for ``--compound`` (catalog name/synonym, InChIKey, or a new SMILES)."""
+def resolve_compound_arg(w, text: str, name: str | None = None) -> int:
+    """Compound row for ``--compound`` (catalog name/synonym, InChIKey, or a new SMILES).
+
+    A new compound given by SMILES is named ``name`` (the curator's ``--name``), else by its
+    SMILES.
+    """
     matcher = w.matcher
     hit = matcher.match(inchikey=text, name=text)
     if hit is not None:
@@ -298,7 +302,7 @@ def resolve_compound_arg(w, text: str) -> int:
     hit = matcher.match(inchikey=facts["inchikey"])
     if hit is not None:
         return hit
-    return w.add_compound({"name": text, "smiles": text, "inchikey": facts["inchikey"],
+    return w.add_compound({"name": name or text, "smiles": text, "inchikey": facts["inchikey"],
                            "formula": facts["formula"], "monoisotopic_mass": facts["mass"],
                            "origin": "library add --compound SMILES"})
 
@@ -331,7 +335,8 @@ def _single_record(ds, file):
     return comp.peaks.replace(metadata=meta), profile
 
 
-def add_spectrum(lib_path, file, compound: str, licence=None, curator=None) -> dict:
+def add_spectrum(lib_path, file, compound: str, licence=None, curator=None,
+                 name: str | None = None) -> dict:
     """Add the one spectrum in ``file`` as an entry of ``compound``; returns the new entry.
 
     Raw data (an NMR FID, a GC-MS run with one component) is processed and picked first;
@@ -344,7 +349,7 @@ def add_spectrum(lib_path, file, compound: str, licence=None, curator=None) -> d
     report = ImportReport()
     source = str(Path(ds.path).resolve())
     with edit(lib_path, curator) as w:
-        row = resolve_compound_arg(w, compound)
+        row = resolve_compound_arg(w, compound, name=name)
         resolver = CompoundResolver(w.compounds(), fixed_row=row)
         try:
             acc = prepare(item, item.provenance.record or 1, source, ds.sha256, licence,
