@@ -103,6 +103,14 @@ class ValidationError(LibraryError):
     """A reference record failed validation (names the offending field)."""
 
 
+class ConfigError(FentidError):
+    """A setting (command line or config file) is missing or wrong; names the setting."""
+
+
+class ServiceRunningError(FentidError):
+    """Another watch-folder service already uses this state folder (names its pid)."""
+
+
 class CancelledError(FentidError):
     """The caller asked a long operation to stop (viewer Cancel, service shutdown)."""
 
