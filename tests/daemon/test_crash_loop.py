@@ -132,7 +132,7 @@ def test_crash_loop_every_acquisition_once_never_partial(tmp_path, swgdrug_lib):
 
         wait_for(all_done, 400, "every acquisition reported", proc=proc)
         t_done = time.monotonic() - t0
-        wait_for(lambda: hook_log.exists() and len(set(hook_log.read_text().split()))
+        wait_for(lambda: hook_log.exists() and len(set(hook_log.read_text().splitlines()))
                  >= len(planned), 60, "the on-report command for every report", proc=proc)
         assert stop(proc) == 0
     finally:
@@ -170,7 +170,7 @@ def test_crash_loop_every_acquisition_once_never_partial(tmp_path, swgdrug_lib):
     for e in reports:
         assert e["sha256"] in allowed[e["relative_path"]], e
     assert not list(out.rglob(".fentid-tmp-*"))
-    hooked = set(hook_log.read_text().split())
+    hooked = set(hook_log.read_text().splitlines())
     assert {str(report_path(out, rel)) for rel in planned} <= hooked
     print(f"\ncrash loop: {kills} SIGKILLs ({busy_kills} with a worker busy), "
           f"{len(reports)} report events for {len(planned)} acquisitions, "

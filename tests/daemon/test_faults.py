@@ -90,22 +90,23 @@ class DiskFull:
 
     def on(self):
         if _mount("-t", "tmpfs", "-o", "size=256k", "tmpfs", self.folder):
-            self.filler = self.folder / "filler"
-            with open(self.filler, "wb") as fh:
-                try:
-                    while True:
-                        fh.write(b"\0" * 4096)
-                        fh.flush()
-                except OSError:
-                    pass
             self.how = "256 KiB tmpfs filled to ENOSPC"
+            self.filler = self.folder / "filler"
+            fd = os.open(self.filler, os.O_WRONLY | os.O_CREAT, 0o644)
+            try:
+                while True:
+                    os.write(fd, b"\0" * 4096)
+            except OSError:
+                pass  # ENOSPC: full
+            finally:
+                os.close(fd)
             return
         (self.flags / "enospc").write_text(str(self.folder))
         self.how = "ENOSPC injected at the write layer"
 
     def free(self):
         if self.filler is not None:
-            self.filler.unlink()
+            self.filler.unlink(missing_ok=True)
         (self.flags / "enospc").unlink(missing_ok=True)
 
     def off(self):
