@@ -181,6 +181,52 @@ def cmd_library(args) -> int:
     return handler(args, emit=_emit, progress=_progress(args))
 
 
+# --- watch (the instrument PC's service) -------------------------------------------------
+
+def cmd_watch(args) -> int:
+    from fentid.daemon import cli_watch
+
+    return cli_watch(args, emit=_emit)
+
+
+def _seconds(text: str) -> float:
+    try:
+        return float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number of seconds: {text!r}") from None
+
+
+def _add_watch_parser(sub, common) -> None:
+    p = sub.add_parser("watch", parents=[common], help="watch folders and identify each new acquisition once "
+                                     "(the instrument PC's service)")
+    p.add_argument("folders", nargs="*", metavar="FOLDER", help="folders to watch")
+    p.add_argument("--out", default=None, metavar="DIR", help="reports go here")
+    p.add_argument("--library", default=None, help=LIBRARY_HELP)
+    p.add_argument("--workers", type=int, default=None, metavar="N",
+                   help="worker processes, each with the library open (default 2)")
+    p.add_argument("--poll", type=_seconds, default=None, metavar="SECONDS",
+                   help="poll every SECONDS instead of native file events (default: native, "
+                        "polling on SMB/CIFS and NFS shares)")
+    p.add_argument("--settle", type=_seconds, default=None, metavar="SECONDS",
+                   help="an acquisition must stay unchanged this long before it is read "
+                        "(default 10)")
+    p.add_argument("--rescan", type=_seconds, default=None, metavar="SECONDS",
+                   help="full rescan interval (default 300)")
+    p.add_argument("--config", default=None, metavar="FILE", help="TOML file with the settings")
+    p.add_argument("--state", default=None, metavar="DIR",
+                   help="journal, lock, status and log folder (default: per output folder in "
+                        "the user's state folder)")
+    p.add_argument("--log", default=None, metavar="FILE", help="rotating log file")
+    p.add_argument("--on-report", default=None, metavar="CMD",
+                   help="run CMD after each report ({report}, {text}, {acquisition}; else the "
+                        "report's path is appended)")
+    p.add_argument("--once", action="store_true", help="process what is there, then exit")
+    p.add_argument("--status", action="store_true",
+                   help="queue, in flight, done, failed and the last errors of the service")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_watch)
+
+
 def _add_library_parser(sub, common) -> None:
     lib = sub.add_parser("library", parents=[common],
                          help="create, import into, inspect and curate a library")
@@ -343,6 +389,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="with --screenshot: the tab shown")
     p.set_defaults(func=cmd_view)
 
+    _add_watch_parser(sub, common)
     _add_library_parser(sub, common)
     return parser
 

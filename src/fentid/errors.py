@@ -69,6 +69,16 @@ class IncompleteDataError(FentidError):
     """The acquisition is still being written; retry later."""
 
 
+class TruncatedDataError(IncompleteDataError, CorruptDataError):
+    """The file ends before its content does.
+
+    Either the instrument is still writing it (the watch-folder service retries later, as
+    for any :class:`IncompleteDataError`) or it was cut short for good (a bad copy: the
+    service quarantines it when it stays that way); both readings are true of the bytes, so
+    it is both an :class:`IncompleteDataError` and a :class:`CorruptDataError`.
+    """
+
+
 class SpectrumError(FentidError, ValueError):
     """A model invariant (sorted axis, equal lengths, finite values) is violated."""
 
@@ -91,6 +101,14 @@ class LibraryLockedError(LibraryError):
 
 class ValidationError(LibraryError):
     """A reference record failed validation (names the offending field)."""
+
+
+class ConfigError(FentidError):
+    """A setting (command line or config file) is missing or wrong; names the setting."""
+
+
+class ServiceRunningError(FentidError):
+    """Another watch-folder service already uses this state folder (names its pid)."""
 
 
 class CancelledError(FentidError):

@@ -28,7 +28,7 @@ import shutil
 import zlib
 from pathlib import Path
 
-from fentid.errors import CorruptDataError
+from fentid.errors import CorruptDataError, TruncatedDataError
 
 GZIP_MAGIC = b"\x1f\x8b"
 #: Compressed bytes read to decompress a sniffing head.
@@ -92,7 +92,7 @@ class GzipSource(io.RawIOBase):
         try:
             return call(*args)
         except EOFError as exc:
-            raise CorruptDataError(
+            raise TruncatedDataError(
                 "the gzip data ends before its end marker: the .gz file is truncated",
                 self.path) from exc
         except (gzip.BadGzipFile, zlib.error) as exc:

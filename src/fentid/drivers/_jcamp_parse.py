@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from fentid.errors import CorruptDataError
+from fentid.errors import CorruptDataError, TruncatedDataError
 
 # ---------------------------------------------------------------------------
 # labelled data records
@@ -180,7 +180,7 @@ def split_blocks(ldrs: list[Ldr], path, allow_unterminated: bool = False) -> lis
             stack[-1].ldrs.append(ldr)
     if stack and not allow_unterminated:
         last = ldrs[-1].line
-        raise CorruptDataError(
+        raise TruncatedDataError(
             f"line {last}: file ends without ##END= for the block that starts on line "
             f"{stack[-1].start_line} (truncated file?)", path)
     return top

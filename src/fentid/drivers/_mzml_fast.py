@@ -45,7 +45,7 @@ from pathlib import Path
 import numpy as np
 
 from fentid.drivers._gzip import open_binary
-from fentid.errors import CorruptDataError, FormatError, NoSpectraError
+from fentid.errors import CorruptDataError, FormatError, NoSpectraError, TruncatedDataError
 
 #: Bytes read from the file per step.
 CHUNK_BYTES = 4 << 20
@@ -666,9 +666,9 @@ class SpectrumScanner:
                 and _COMPLETE.search(buf[-4096:]):
             self._no_spectrum_list()
         if _find_open(buf, pos) >= 0:
-            raise CorruptDataError(
+            raise TruncatedDataError(
                 f"file ends inside spectrum {self.count + 1}: the mzML is truncated", self.path)
-        raise CorruptDataError(
+        raise TruncatedDataError(
             f"file ends after {self.count} spectra without </spectrumList>: the mzML is "
             "truncated", self.path)
 
@@ -748,7 +748,7 @@ def read_record_at(path, offset: int, index: int = 0,
         while (end := buf.find(b"</spectrum>", searched)) < 0:
             chunk = fh.read(chunk_bytes)
             if not chunk:
-                raise CorruptDataError(
+                raise TruncatedDataError(
                     f"file ends inside the spectrum at byte offset {offset}: truncated", path)
             searched = max(0, len(buf) - 11)
             buf += chunk

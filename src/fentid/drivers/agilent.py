@@ -41,6 +41,17 @@ Each Run records its file in ``metadata["channel"]`` and
 ``metadata["acquisition_mode"]`` ("Scan" or "SIM"); full-scan runs come
 first in ``Dataset.items``.
 
+Half-written runs: ChemStation writes a ``.ms`` file's data offset (header word
+0x10A) and its scan count (0x116 big-endian for LC/MSD, 0x142 little-endian for
+GC/MSD) when the run ends; rainbow reads a file without them as a "partial" LC file
+and returns the scans so far without saying so. :func:`ms_file_incomplete` checks
+both and walks the scan records (each: 2 + 4 (time, ms) + 6 + 2 (pair count) + 4 +
+4 per pair + 10 bytes) to see that the file holds every scan its header counts. A
+MassHunter ``AcqData/Contents.xml`` records ``AcqStatus`` (0 init, 1 start, 2 end).
+A run whose end is not recorded, or whose ``.ms`` file ends inside its scans, raises
+:class:`~fentid.errors.TruncatedDataError` (an ``IncompleteDataError``: the
+watch-folder service retries it), never a Run of the scans written so far.
+
 Vendor quirks: rainbow silently leaves out a file it cannot parse and raises
 a bare ``Exception`` for an unreadable folder; both become
 :class:`~fentid.errors.CorruptDataError` naming the file. A ``.D`` whose
@@ -55,13 +66,20 @@ Sources: rainbow-api documentation of the ``.ms`` format
 from __future__ import annotations
 
 import re
+import struct
 import warnings
 from pathlib import Path
 
 import numpy as np
 
 from fentid.drivers.registry import Driver, register
-from fentid.errors import CorruptDataError, DataQualityWarning, FormatError
+from fentid.errors import (
+    CorruptDataError,
+    DataQualityWarning,
+    FormatError,
+    IncompleteDataError,
+    TruncatedDataError,
+)
 from fentid.spectra.model import Dataset, Provenance, Run, hash_source
 
 NAME = "agilent"
@@ -102,6 +120,93 @@ def is_chemstation_ms(head: bytes) -> bool:
         return False
     kind = head[5:5 + head[4]]
     return kind in _MS_FILE_TYPES
+
+
+#: ChemStation .ms header: data start (16-bit words, big-endian), scan counts.
+_MS_DATA_START, _MS_LC_COUNT, _MS_GC_COUNT = 0x10A, 0x116, 0x142
+#: Bytes of a scan record around its (m/z, intensity) pairs, and before its pair count.
+_SCAN_OVERHEAD, _PAIR_COUNT_AT = 28, 12
+
+
+def ms_file_incomplete(path: Path) -> str | None:
+    """Why a ChemStation ``.ms`` file is not a finished run, or None when it is.
+
+    Cheap: reads the header and one 16-bit pair count per scan.
+
+    Parameters
+    ----------
+    path : Path
+        A ``data.ms``, ``dataSim.ms`` or ``MSD1.MS`` file.
+    """
+    with open(path, "rb") as fh:
+        head = fh.read(0x200)
+        size = fh.seek(0, 2)
+        if len(head) < 0x144:
+            return f"{path.name} holds only {len(head)} bytes (no complete header yet)"
+        if not head.startswith(_MS_MAGIC):
+            return f"{path.name} has no ChemStation header yet (the run has not ended)"
+        start = struct.unpack_from(">H", head, _MS_DATA_START)[0]
+        if head[5:5 + head[4]] == b"MSD Spectral File":
+            count = struct.unpack_from(">I", head, _MS_LC_COUNT)[0]
+        else:
+            count = struct.unpack_from("<H", head, _MS_GC_COUNT)[0]
+        if start == 0 or count == 0:
+            return (f"{path.name}: the header does not record the run's end yet (data offset "
+                    f"{start}, {count} scans)")
+        pos = start * 2 - 2
+        for k in range(count):
+            fh.seek(pos + _PAIR_COUNT_AT)
+            raw = fh.read(2)
+            if len(raw) < 2:
+                return f"{path.name} ends inside scan {k + 1} of the {count} its header lists"
+            pos += _SCAN_OVERHEAD + 4 * struct.unpack(">H", raw)[0]
+            if pos > size:
+                return f"{path.name} ends inside scan {k + 1} of the {count} its header lists"
+    return None
+
+
+def masshunter_incomplete(folder: Path) -> str | None:
+    """Why a MassHunter acquisition has not ended (``AcqData/Contents.xml`` AcqStatus is
+    not 2), or None (ended, or no Contents.xml to say)."""
+    contents = folder / "AcqData" / "Contents.xml"
+    if not contents.is_file():
+        return None
+    text = contents.read_bytes().decode("utf-8", "replace")
+    match = re.search(r"<AcqStatus>\s*(\d+)\s*</AcqStatus>", text)
+    if match is None:
+        return "AcqData/Contents.xml does not record the acquisition status yet"
+    status = int(match.group(1))
+    if status != 2:
+        word = {0: "Init", 1: "Start"}.get(status, "unknown")
+        return f"the acquisition has not ended (AcqData/Contents.xml AcqStatus={status}, {word})"
+    return None
+
+
+def run_incomplete(path: Path) -> str | None:
+    """Why the ``.D`` folder (or lone ``.ms`` file) ``path`` is not a finished run, or None."""
+    path = Path(path)
+    if path.is_file():
+        return ms_file_incomplete(path)
+    names = _listing(path)
+    reason = masshunter_incomplete(path)
+    if reason:
+        return reason
+    for name in sorted(n for n in names if n.endswith(".ms")):
+        reason = ms_file_incomplete(names[name])
+        if reason:
+            return reason
+    return None
+
+
+def _check_finished(path: Path) -> None:
+    """Raise the IncompleteDataError saying why ``path`` is not a finished run."""
+    reason = run_incomplete(path)
+    if reason is None:
+        return
+    if "ends inside" in reason or "no complete header" in reason:
+        raise TruncatedDataError(f"{reason}: still being written, or truncated", path)
+    raise IncompleteDataError(f"{reason}: still being written? (retry when it has ended)",
+                              path)
 
 
 def _expected_ms_files(names: dict[str, Path]) -> list[str]:
@@ -267,6 +372,7 @@ def read(path: Path) -> Dataset:
         raise CorruptDataError(
             f"MS data file {' and '.join(missing)} is missing from the .D folder "
             "(the method files show MS was acquired); copy the complete folder", path)
+    _check_finished(path)
     datadir = read_rainbow(path, "agilent", AGILENT_MZ_STEP)
     parsed = {df.name.lower() for df in datadir.datafiles}
     unread = [names[n].name for n in ms_present if n not in parsed]
@@ -300,6 +406,10 @@ def read_ms_file(path: Path) -> Dataset:
     """
     from rainbow.agilent import chemstation
 
+    reason = ms_file_incomplete(path)
+    if reason is not None:
+        raise TruncatedDataError(f"ChemStation MS file cannot be parsed: {reason} (still "
+                                 "being written, or truncated)", path)
     datafile = call_rainbow(lambda: chemstation.parse_ms(str(path), bin_width=AGILENT_MZ_STEP),
                             path, "ChemStation MS file cannot be parsed (truncated or corrupt?)")
     if datafile is None:
@@ -348,6 +458,7 @@ def read_masshunter(path: Path, names: dict[str, Path]) -> Dataset:
     CorruptDataError
         ``MSScan.bin`` missing, or rainbow cannot decode the profile.
     """
+    _check_finished(path)
     files = _masshunter_files(names)
     acq = names["acqdata"]
     if "msscan.bin" not in files:

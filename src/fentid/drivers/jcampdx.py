@@ -15,7 +15,9 @@ Layout
     ``^13C``, ``.SHIFT REFERENCE= INTERNAL, solvent, point, ppm``,
     ``.SOLVENT NAME``), ``##$NAME`` records are vendor parameters (Bruker
     ``$SW``, ``$TD``, ``$O1``, ``$OFFSET``, ``$GRPDLY``, ``$DECIM``,
-    ``$DSPFVS``...).  A file is one block ``##TITLE= .. ##END=``, or a
+    ``$DSPFVS``...).  A file is one block ``##TITLE= .. ##END=`` (a file that ends
+    before its ``##END=`` raises :class:`~fentid.errors.TruncatedDataError`: still being
+    written, or cut short), or a
     ``##DATA TYPE= LINK`` block holding child blocks (MestReNova writes this
     for a single spectrum).  Children that hold no data table (TopSpin 3.5
     writes a ``##DATA TYPE=PEAK ASSIGNMENTS`` block after its FID and

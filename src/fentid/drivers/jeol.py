@@ -50,7 +50,9 @@ Why our own parser
     ``pyproject`` allows nmrglue 0.10/0.11, which have no JEOL reader; the
     0.12 reader ignores SI unit prefixes (``x90`` = 6.618, not 6.618e-6 s),
     does not compute the digital-filter delay and reports a truncated file
-    as a bare ``struct.error``.
+    as a bare ``struct.error``. A data section shorter than the header says
+    raises :class:`~fentid.errors.TruncatedDataError` (still being written, or cut
+    short: the watch-folder service retries it).
 Sources
     JEOL Delta "Data Format" documentation (header/parameter layout);
     cheminfo/jeolconverter (parseJEOL and its tests); nmrglue
@@ -66,7 +68,7 @@ import numpy as np
 
 from fentid.drivers._nmr_checks import check_data
 from fentid.drivers.registry import Driver, register
-from fentid.errors import CorruptDataError
+from fentid.errors import CorruptDataError, TruncatedDataError
 from fentid.spectra.model import Dataset, Fid, Provenance, hash_source
 
 NAME = "jeol"
@@ -238,7 +240,7 @@ def read(path: Path) -> Dataset:
     dtype = np.dtype(head["endian"] + head["data_type"])
     need = head["data_start"] + sections * n * dtype.itemsize
     if len(buf) < need:
-        raise CorruptDataError(f"data section is truncated: needs {need} bytes, "
+        raise TruncatedDataError(f"data section is truncated: needs {need} bytes, "
                                f"file has {len(buf)}", path)
     values = np.frombuffer(buf, dtype=dtype, count=sections * n, offset=head["data_start"])
     if sections == 1:

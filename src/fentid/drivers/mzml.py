@@ -32,6 +32,11 @@ Format notes
   carrying a Dataset that describes them (``n_chromatograms``), so ``fentid
   info`` describes them and processing says there are no spectra.
 - gzip (``.mzML.gz``) streams through :func:`fentid.drivers._gzip.open_binary`.
+- Half-written files: a file that ends inside a spectrum, before ``</spectrumList>``,
+  or after its spectra but without the closing ``</mzML>`` / ``</indexedmzML>`` (the
+  writer has not finished the chromatograms and index yet) raises
+  :class:`~fentid.errors.TruncatedDataError` (an ``IncompleteDataError``: the
+  watch-folder service retries later), never a dataset of the spectra written so far.
 - Reading: our own byte-level streaming scanner (``_mzml_fast``), 2x+ faster than
   pyteomics with identical arrays (benchmarks/bench_mzml_read.py). Chromatograms
   are not read.
@@ -91,8 +96,15 @@ import numpy as np
 from fentid.cancellation import check as check_cancelled
 from fentid.drivers._gzip import is_gzip
 from fentid.drivers._mzml_fast import ScanRecord, SpectrumScanner
+from fentid.drivers._tail import ends_with_closing_tag
 from fentid.drivers.registry import Driver, register
-from fentid.errors import CorruptDataError, DataQualityWarning, FormatError, NoSpectraError
+from fentid.errors import (
+    CorruptDataError,
+    DataQualityWarning,
+    FormatError,
+    NoSpectraError,
+    TruncatedDataError,
+)
 from fentid.spectra.model import Dataset, Provenance, Run, Spectrum, hash_source
 
 NAME = "mzml"
@@ -291,6 +303,19 @@ class _RunBuilder:
                    centroided=all(self.centroided), metadata=metadata, provenance=prov)
 
 
+def check_closing_tag(path: Path) -> None:
+    """Raise :class:`TruncatedDataError` unless ``path`` ends with ``</mzML>`` or
+    ``</indexedmzML>``.
+
+    The spectrum scanner stops at ``</spectrumList>``; a file cut after that (its writer
+    still adding chromatograms and the index) would otherwise read as complete.
+    """
+    if not ends_with_closing_tag(path, "mzML", "indexedmzML"):
+        raise TruncatedDataError("file ends without its closing </mzML> tag (the writer has "
+                                 "not finished it, or it was cut short): the mzML is "
+                                 "truncated", path)
+
+
 def read(path: Path, *, profile_budget_mb: float = PROFILE_BUDGET_MB,
          nominal_boundary: float | None = None) -> Dataset:
     """Read an mzML file: one Run of the MS1 scans plus a Spectrum per MSn spectrum.
@@ -327,9 +352,11 @@ def read(path: Path, *, profile_budget_mb: float = PROFILE_BUDGET_MB,
     """
     scanner = SpectrumScanner(path)
     try:
-        return build_dataset(path, NAME, scanner, lambda: scanner.header,
-                             profile_budget_mb=profile_budget_mb,
-                             nominal_boundary=nominal_boundary)
+        dataset = build_dataset(path, NAME, scanner, lambda: scanner.header,
+                                profile_budget_mb=profile_budget_mb,
+                                nominal_boundary=nominal_boundary)
+        check_closing_tag(path)
+        return dataset
     except NoSpectraError as exc:
         exc.dataset = _no_spectra_dataset(path, scanner.header)
         raise

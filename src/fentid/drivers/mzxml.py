@@ -24,7 +24,10 @@ Format notes
   :func:`read_scan` re-reads one scan by its number (for
   :func:`fentid.drivers.mzml.read_scan_profile`).
 - gzip (``.mzXML.gz``) streams through :func:`fentid.drivers._gzip.open_binary`; XML
-  parser errors are reported on one line with their position.
+  parser errors are reported on one line with their position. A parser error in a
+  file that does not end with ``</mzXML>`` (half-written, or cut short) is a
+  :class:`~fentid.errors.TruncatedDataError` (the watch-folder service retries it);
+  in a file that does, a :class:`~fentid.errors.CorruptDataError`.
 - Sources: mzXML 2.1/3.2 schema (Pedrioli et al. 2004), pyteomics.mzxml.
 """
 
@@ -40,9 +43,10 @@ import numpy as np
 
 from fentid.drivers._gzip import open_binary
 from fentid.drivers._mzml_fast import MzmlHeader, ScanRecord, decode_base64
+from fentid.drivers._tail import ends_with_closing_tag
 from fentid.drivers.mzml import PROFILE_BUDGET_MB, SCAN_READERS, build_dataset
 from fentid.drivers.registry import Driver, register
-from fentid.errors import CorruptDataError, FormatError
+from fentid.errors import CorruptDataError, FormatError, TruncatedDataError
 from fentid.spectra.model import Dataset
 
 NAME = "mzxml"
@@ -156,8 +160,11 @@ class _Reader:
                 elif name == "msIonisation":
                     self.header.ionization = el.get("value")
         except etree.XMLSyntaxError as exc:
-            raise CorruptDataError(f"not well-formed mzXML (truncated or damaged?): "
-                                   f"{xml_error_text(exc)}", self.path) from exc
+            # a file without its closing tag is half-written (or cut short): retry later
+            error = (TruncatedDataError if not ends_with_closing_tag(self.path, "mzXML")
+                     else CorruptDataError)
+            raise error(f"not well-formed mzXML (truncated or damaged?): "
+                        f"{xml_error_text(exc)}", self.path) from exc
 
     def _record(self, el, index: int) -> ScanRecord:
         num = el.get("num", str(index + 1))
@@ -272,7 +279,7 @@ def read_scan(path, scan_id: str, chunk_bytes: int = 1 << 20) -> ScanRecord:
         while (end := _scan_end(buf)) < 0:
             chunk = fh.read(chunk_bytes)
             if not chunk:
-                raise CorruptDataError(f"file ends inside scan {num}: truncated", path)
+                raise TruncatedDataError(f"file ends inside scan {num}: truncated", path)
             buf += chunk
     snippet = buf[:end]
     if not snippet.rstrip().endswith(b"</scan>"):

@@ -61,6 +61,10 @@ Data the reader cannot use, reported
     second ``spectrum1D`` and a ``spectrumDataArray`` whose values sit on the
     int32 limits (cq_00075_1: the converter wrapped TopSpin's ``1r``) each
     give a :class:`DataQualityWarning` naming the file.
+Half-written files
+    An XML error in a file that does not end with ``</nmrML>`` raises
+    :class:`~fentid.errors.TruncatedDataError` (the watch-folder service retries it);
+    in a file that does, :class:`~fentid.errors.CorruptDataError`.
 Sources
     nmrML schema v1.0.rc1 and nmrCV (nmrml.org); nmrML/nmrML examples;
     nmrglue ``fileio/nmrml.py`` (decoding).
@@ -77,8 +81,9 @@ from pathlib import Path
 import numpy as np
 
 from fentid.drivers._nmr_checks import check_data
+from fentid.drivers._tail import ends_with_closing_tag
 from fentid.drivers.registry import Driver, register
-from fentid.errors import CorruptDataError, DataQualityWarning
+from fentid.errors import CorruptDataError, DataQualityWarning, TruncatedDataError
 from fentid.spectra.model import Dataset, Fid, Provenance, Spectrum, hash_source
 
 NAME = "nmrml"
@@ -149,7 +154,9 @@ def _parse(path: Path):
     except etree.XMLSyntaxError as exc:
         # libxml2 messages can hold newlines; the CLI prints one line per error
         reason = " ".join(str(exc).split())
-        raise CorruptDataError(f"nmrML is not well-formed XML: {reason}", path) from exc
+        error = (TruncatedDataError if not ends_with_closing_tag(path, "nmrML")
+                 else CorruptDataError)
+        raise error(f"nmrML is not well-formed XML: {reason}", path) from exc
     if etree.QName(root).localname != "nmrML":
         raise CorruptDataError(f"root element is <{etree.QName(root).localname}>, not <nmrML>",
                                path)

@@ -18,7 +18,9 @@ Layout
     to the status bits), real and imaginary interleaved. The file size must
     therefore be ``32 + nblocks * bbytes``; anything shorter is a truncated
     (or still-being-written) acquisition and is refused here before nmrglue
-    reads it, because nmrglue reports it as a bare broadcasting error.
+    reads it, because nmrglue reports it as a bare broadcasting error. It raises
+    :class:`~fentid.errors.TruncatedDataError` (an ``IncompleteDataError``: the
+    watch-folder service retries it).
 ``procpar``
     One parameter per entry (name line, value line(s), enumeration line);
     parsed with :func:`nmrglue.varian.read_procpar`. Numbers may be written
@@ -64,7 +66,7 @@ import numpy as np
 
 from fentid.drivers._nmr_checks import check_data
 from fentid.drivers.registry import Driver, register
-from fentid.errors import CorruptDataError, DataQualityWarning
+from fentid.errors import CorruptDataError, DataQualityWarning, TruncatedDataError
 from fentid.spectra.model import Dataset, Fid, Provenance, hash_source
 
 NAME = "varian"
@@ -161,7 +163,7 @@ def _check_fid_size(fid_path: Path) -> dict:
         raise CorruptDataError(f"fid file header is not a VnmrJ header: {head}", fid_path)
     expected = FILE_HEADER.size + head["nblocks"] * head["bbytes"]
     if size < expected:
-        raise CorruptDataError(
+        raise TruncatedDataError(
             f"fid is truncated: its header promises {head['nblocks']} block(s), "
             f"{expected} bytes, but the file has {size} bytes", fid_path)
     return head
