@@ -59,12 +59,17 @@ def _handler(queue: EventQueue):
     return Handler()
 
 
-def filesystem_type(path: Path) -> str | None:
-    """The file-system type of the mount holding ``path`` (Linux), else None."""
-    try:
-        lines = Path("/proc/mounts").read_text().splitlines()
-    except OSError:
-        return None
+def filesystem_type(path: Path, mounts: str | None = None) -> str | None:
+    """The file-system type of the mount holding ``path`` (Linux), else None.
+
+    ``mounts`` is the text of ``/proc/mounts`` (read when not given).
+    """
+    if mounts is None:
+        try:
+            mounts = Path("/proc/mounts").read_text()
+        except OSError:
+            return None
+    lines = mounts.splitlines()
     best, fstype = "", None
     target = str(Path(path).resolve())
     for line in lines:
@@ -78,8 +83,11 @@ def filesystem_type(path: Path) -> str | None:
     return fstype
 
 
-def is_network_share(path: Path) -> bool:
-    """True when ``path`` is on SMB/CIFS, NFS or another network file system."""
+def is_network_share(path: Path, mounts: str | None = None) -> bool:
+    """True when ``path`` is on SMB/CIFS, NFS or another network file system.
+
+    ``mounts`` is the text of ``/proc/mounts`` (Linux; read when not given).
+    """
     if sys.platform == "win32":
         text = str(path)
         if text.startswith(("\\\\", "//")):
@@ -88,7 +96,7 @@ def is_network_share(path: Path) -> bool:
 
         drive = os.path.splitdrive(os.path.abspath(text))[0] + "\\"
         return ctypes.windll.kernel32.GetDriveTypeW(drive) == 4  # DRIVE_REMOTE
-    fstype = filesystem_type(path)
+    fstype = filesystem_type(path, mounts)
     return fstype is not None and fstype.lower() in NETWORK_FS
 
 
