@@ -111,6 +111,10 @@ def cmd_identify(args) -> int:
         _write_out(args.out, text)
     else:
         sys.stdout.write(text)
+    if args.archive:
+        from fentid.archive import open_archive
+
+        open_archive(args.archive).add(report)
     return _report_problems(report.problems)
 
 
@@ -360,6 +364,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--library", default=None, help=LIBRARY_HELP)
     p.add_argument("--json", action="store_true")
     p.add_argument("--out", default=None, help="write the report to this file")
+    p.add_argument("--archive", default=None, metavar="DIR",
+                   help="also add every component to this case archive (fentid rescreen)")
     p.add_argument("--algorithm", default=None,
                    choices=["identity", "reverse", "similarity", "cosine", "entropy"])
     p.add_argument("--top", type=int, default=10)
