@@ -176,6 +176,12 @@ def cmd_view(args) -> int:
                       component=args.component, size=args.size, tab=args.tab, case=args.case)
 
 
+def cmd_rescreen(args) -> int:
+    from fentid import cli_rescreen
+
+    return cli_rescreen.cli_rescreen(args, _write_out, _progress(args))
+
+
 # --- library ----------------------------------------------------------------------------
 
 def cmd_library(args) -> int:
@@ -397,6 +403,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     _add_watch_parser(sub, common)
     _add_library_parser(sub, common)
+    from fentid import cli_rescreen
+
+    cli_rescreen.add_parser(sub, common, LIBRARY_HELP)
+    sub.choices["rescreen"].set_defaults(func=cmd_rescreen)
     return parser
 
 
