@@ -259,7 +259,8 @@ class _Work:
         from dask.distributed import as_completed
 
         # big shared values go to every worker once (a list: a dict would be split by key)
-        scattered = {k: self.client.scatter([v], broadcast=True)[0] if isinstance(v, dict)
+        scattered = {k: self.client.scatter([v], broadcast=True, hash=False)[0]
+                     if isinstance(v, dict)
                      else v for k, v in shared.items()}
         futures = [self.client.submit(fn, *call, **scattered, pure=False) for call in calls]
         index = {f.key: k for k, f in enumerate(futures)}
