@@ -16,11 +16,11 @@ import signal
 from pathlib import Path
 
 import pytest
-from dask.distributed import Client, LocalCluster
+from dask.distributed import Client
 
 import fentid
 from fentid.archive import open_archive
-from fentid.archive.rescreen import rescreen
+from fentid.archive.rescreen import local_cluster, rescreen
 from tests.conftest import COMPOUNDS, FORMATS, MS, run_cli
 
 SWGDRUG = MS / "SWGDRUG-3.9_NIST-MS_conversion_tools/SWGDRUG39.msp"
@@ -104,8 +104,7 @@ def archive(libs, single_mod, tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def client():
-    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
-                      dashboard_address=None) as cluster, Client(cluster) as c:
+    with local_cluster(2) as cluster, Client(cluster) as c:
         yield c
 
 
@@ -182,7 +181,26 @@ def test_a_worker_killed_mid_run_still_gives_the_complete_result(archive, libs, 
     assert canonical(result) == canonical(serial_delta)
 
 
-def test_a_corrupt_partition_is_named_and_the_rest_completes(archive, libs, tmp_path,
+def test_changes_since_lists_exactly_the_imported_records(libs):
+    from fentid.reference_library import Library
+    from fentid.reference_library.changes import changes_since
+
+    before, after, added_keys = libs
+    with Library.open(before) as a:
+        v_before = a.library_version
+    with Library.open(after) as lib:
+        ch = changes_since(lib, v_before)
+        sources = {Path(lib.entry(i)["source"]).name for i in ch["added"]}
+        keys = {lib.entry(i)["inchikey"] for i in ch["added"]}
+        n_fent = len([r for r in msp_records(after.parent / "fentanyls.msp")])
+        assert len(ch["added"]) == n_fent and ch["live"] == ch["added"]
+        assert sources == {"fentanyls.msp"} and ch["changed"] == []
+        # records match catalog compounds by InChIKey or name, so keys may be the catalog's
+        assert keys & added_keys
+        assert changes_since(lib, lib.library_version)["added"] == []
+
+
+def test_a_corrupt_partition_is_named_and_the_rest_completes(archive, libs, tmp_path, client,
                                                              serial_delta, single_mod):
     arch = copy_of(archive, tmp_path)
     parts = open_archive(arch).partitions()
@@ -193,7 +211,9 @@ def test_a_corrupt_partition_is_named_and_the_rest_completes(archive, libs, tmp_
                if str(single_mod) in pq.read_table(p, columns=["sample"])["sample"].to_pylist())
     data = bad.read_bytes()
     bad.write_bytes(data[: len(data) // 3])
-    proc = run_cli("rescreen", arch, "--library", libs[1], "--json", "--workers", "2")
+    # through the CLI, on the running cluster (--scheduler)
+    proc = run_cli("rescreen", arch, "--library", libs[1], "--json", "--scheduler",
+                   client.scheduler.address)
     assert proc.returncode == 2
     errors = proc.stderr.strip().splitlines()
     assert len(errors) == 1 and str(bad) in errors[0] and "Traceback" not in proc.stderr

@@ -107,8 +107,6 @@ def scan(files: list[str], updates: dict, library_path: str, shard_path: str,
     """
     full = open_searcher(library_path)
     shard = open_searcher(shard_path)
-    n_shard = sum(int((shard.columns(t)["retired"] == 0).sum())
-                  for t in shard.library.techniques())
     out = {"n": 0, "candidates": {}, "problems": [], "files": []}
     for path in files:
         try:
@@ -119,7 +117,7 @@ def scan(files: list[str], updates: dict, library_path: str, shard_path: str,
         out["files"].append(path)
         out["n"] += len(rows)
         hit_cases = sorted({row["case_id"] for row in rows
-                            if _is_candidate(row, full, shard, n_shard, delta)})
+                            if _is_candidate(row, full, shard, delta)})
         if hit_cases:
             out["candidates"][path] = hit_cases
     return out
@@ -135,7 +133,7 @@ def margin(algorithm: str, technique: str) -> float:
     return 2.0 * max(p.replicate_spread, p.clear_margin)
 
 
-def _is_candidate(row: dict, full, shard, n_shard: int, delta: dict) -> bool:
+def _is_candidate(row: dict, full, shard, delta: dict) -> bool:
     old_hits = json.loads(row["hits"])
     if delta["changed"] and any(h["entry_id"] in delta["changed"] for h in old_hits):
         return True
@@ -159,11 +157,12 @@ def _is_candidate(row: dict, full, shard, n_shard: int, delta: dict) -> bool:
             return False
         if old.get("rule") in ("no_reference_spectra", "cross_level_comparison"):
             return True
-        _, _, hits = shard.search(comp, row["algorithm"], top=max(n_shard, 1))
+        # hits come best first: the shard's best entry is all the test needs
+        _, _, hits = shard.search(comp, row["algorithm"], top=1)
     if not hits:
         return False
     best_old = float(old_hits[0]["score"]) if old_hits else 0.0
-    return max(float(h["score"]) for h in hits) >= best_old - margin(algorithm, technique)
+    return float(hits[0]["score"]) >= best_old - margin(algorithm, technique)
 
 
 # --- conclude: the exact search and conclusion of whole cases ---------------------------------
