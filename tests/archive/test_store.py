@@ -77,3 +77,23 @@ def test_a_folder_that_is_not_an_archive_is_refused(tmp_path):
     (tmp_path / "manifest.json").write_text('{"format": "something else"}')
     with pytest.raises(ArchiveError, match="not a fentid case archive"):
         open_archive(tmp_path)
+
+
+def test_full_rescreen_names_a_damaged_partition_once_and_reads_the_others(tmp_path,
+                                                                          swgdrug_lib):
+    from fentid.archive.rescreen import rescreen
+
+    arch = tmp_path / "arch"
+    for sample in REPLICATES[:2]:  # one partition each
+        assert run_cli("identify", sample, "--library", swgdrug_lib, "--archive", arch,
+                       "-q").returncode == 0
+    good, bad = open_archive(arch).partitions()
+    bad.write_bytes(bad.read_bytes()[:200])
+    result = rescreen(arch, swgdrug_lib, full=True, serial=True)
+    assert result["problems"] == [{"file": str(bad), "reason": result["problems"][0]["reason"]}]
+    assert "corrupt archive partition" in result["problems"][0]["reason"]
+    # the same library as the identification: the good partition's conclusion stands
+    assert result["n_components"] == read_table(good).num_rows == 1
+    assert result["changes"] == []
+    screening = open_archive(arch).screenings()[-1]
+    assert screening["partitions"] == [good.name] and screening["mode"] == "full"

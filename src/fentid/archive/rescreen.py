@@ -308,7 +308,7 @@ def _run(arch: Archive, searcher, info: dict, plan: dict, work: _Work, progress,
         outs = work.map(_conclude_call, [(g, None) for g in groups],
                         {"updates": updates, "library_path": lib_path, "library": info},
                         progress, "re-screening (full)")
-        return _merge(result, outs, problems)
+        return _merge(result, outs)
     delta = _delta(searcher, plan)
     if not delta["ids"] and not delta["changed"]:
         result["n_components"] = sum(plan["counts"].values())
@@ -338,7 +338,7 @@ def _run(arch: Archive, searcher, info: dict, plan: dict, work: _Work, progress,
                         progress, "re-concluding")
     finally:
         shutil.rmtree(shard_dir, ignore_errors=True)
-    merged = _merge(result, outs, [])
+    merged = _merge(result, outs)
     merged["n_components"] = n
     merged["_covered"] = [f for g in groups for f in g if f not in bad]
     return merged
@@ -378,7 +378,7 @@ def _write_shards(lib_path: str, ids: list[int], folder: Path, per_shard: int) -
     return shards
 
 
-def _merge(result: dict, outs: list[dict], problems: list[dict]) -> dict:
+def _merge(result: dict, outs: list[dict]) -> dict:
     from fentid.archive.store import UPDATE_FIELDS
 
     updates = {k: [] for k in UPDATE_FIELDS if k != "screening"}
@@ -389,7 +389,7 @@ def _merge(result: dict, outs: list[dict], problems: list[dict]) -> dict:
         for k in updates:
             updates[k] += out["updates"][k]
         covered += out["files"]
-    result["problems"] = result["problems"] + _unique_problems([{"problems": problems}] + outs)
+    result["problems"] = _unique_problems([{"problems": result["problems"]}, *outs])
     for c in result["changes"]:
         rt = c["retention_time_s"]
         c["retention_time_s"] = None if rt is None else round(float(rt), 3)
