@@ -111,6 +111,10 @@ def cmd_identify(args) -> int:
         _write_out(args.out, text)
     else:
         sys.stdout.write(text)
+    if args.archive:
+        from fentid.archive import open_archive
+
+        open_archive(args.archive).add(report)
     return _report_problems(report.problems)
 
 
@@ -170,6 +174,12 @@ def cmd_view(args) -> int:
 
     return gui.launch(args.files, args.library, screenshot=args.screenshot,
                       component=args.component, size=args.size, tab=args.tab, case=args.case)
+
+
+def cmd_rescreen(args) -> int:
+    from fentid import cli_rescreen
+
+    return cli_rescreen.cli_rescreen(args, _write_out, _progress(args))
 
 
 # --- library ----------------------------------------------------------------------------
@@ -360,6 +370,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--library", default=None, help=LIBRARY_HELP)
     p.add_argument("--json", action="store_true")
     p.add_argument("--out", default=None, help="write the report to this file")
+    p.add_argument("--archive", default=None, metavar="DIR",
+                   help="also add every component to this case archive (fentid rescreen)")
     p.add_argument("--algorithm", default=None,
                    choices=["identity", "reverse", "similarity", "cosine", "entropy"])
     p.add_argument("--top", type=int, default=10)
@@ -391,6 +403,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     _add_watch_parser(sub, common)
     _add_library_parser(sub, common)
+    from fentid import cli_rescreen
+
+    cli_rescreen.add_parser(sub, common, LIBRARY_HELP)
+    sub.choices["rescreen"].set_defaults(func=cmd_rescreen)
     return parser
 
 

@@ -107,6 +107,10 @@ class ConfigError(FentidError):
     """A setting (command line or config file) is missing or wrong; names the setting."""
 
 
+class ArchiveError(FentidError):
+    """Case-archive problems: a partition that cannot be read, a manifest out of order."""
+
+
 class ServiceRunningError(FentidError):
     """Another watch-folder service already uses this state folder (names its pid)."""
 

@@ -66,8 +66,8 @@ class Settings:
         Command run after each report (``{report}``, ``{text}``, ``{acquisition}`` are
         replaced; without placeholders the JSON report's path is appended).
     archive : str or None
-        Archive folder handed to ``fentid.archive`` after each report (issue 16's archive
-        writer; the service only calls it).
+        Case archive folder (:mod:`fentid.archive`): every reported component is added
+        to it after its report is written.
     once : bool
         Process what is there, then exit.
     give_up_after : float

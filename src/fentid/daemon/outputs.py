@@ -20,10 +20,11 @@ On-report command
     ``FENTID_REPORT``, ``FENTID_REPORT_TEXT``, ``FENTID_ACQUISITION`` and ``FENTID_SHA256``.
     At least once: a run the service did not see finish (crash) is repeated on restart.
 Archive hook
-    :func:`publish` takes an optional ``archive`` object (issue 16's ``fentid.archive``
-    writer): after the report files are written it calls ``archive.add(report, path)``
-    with the report dict and the acquisition path.  The service makes it with
-    :func:`open_archive`.
+    :func:`publish` takes an optional ``archive`` object (:class:`fentid.archive.Archive`):
+    after the report files are written it calls ``archive.add(report, path)`` with the
+    report dict and the acquisition path (the archive reads the acquisition again for its
+    peak lists and checks its sha256 against the report's).  The service makes it with
+    :func:`open_archive` from the ``archive`` setting.
 """
 
 from __future__ import annotations
@@ -150,7 +151,7 @@ def publish(report_json: str, report_text: str, json_path: Path, text_path: Path
     json_path, text_path : Path
         Their paths (:func:`report_paths`).
     archive : object with ``add(report: dict, source: str)``, optional
-        The archive writer (issue 16); called after both files are written.
+        The case archive (:mod:`fentid.archive`); called after both files are written.
     report : dict, optional
         The parsed report for the archive (parsed from ``report_json`` when not given).
     source : str, optional
@@ -164,21 +165,22 @@ def publish(report_json: str, report_text: str, json_path: Path, text_path: Path
 
 
 def open_archive(folder: str | None):
-    """The archive writer for ``folder`` (issue 16's ``fentid.archive``), or None.
+    """The case archive in ``folder`` (:func:`fentid.archive.open_archive`), or None.
 
     Raises
     ------
     ConfigError
-        An archive is configured but this fentid has no ``fentid.archive`` module.
+        An archive is configured but cannot be opened (pyarrow missing, not an archive...).
     """
     if not folder:
         return None
+    from fentid import archive
+    from fentid.errors import ArchiveError
+
     try:
-        from fentid import archive  # issue 16: the archive writer, built separately
-    except ImportError:
-        raise ConfigError("archive is set but this fentid has no archive writer "
-                          "(fentid.archive, issue 16) yet", folder) from None
-    return archive.open_archive(folder)
+        return archive.open_archive(folder)
+    except ArchiveError as exc:
+        raise ConfigError(f"archive setting: {exc}") from None
 
 
 # --- day log ---------------------------------------------------------------------------

@@ -521,7 +521,7 @@ class Service:
             self._retry(w, row, f"cannot write the report {json_path}: "
                         f"{exc.strerror or exc}", count=False)
             return
-        except Exception as exc:  # noqa: BLE001 - the archive hook (issue 16) failing
+        except Exception as exc:  # noqa: BLE001 - the case archive failing
             self._retry(w, row, f"archive failed: {type(exc).__name__}: {exc}", count=False)
             return
         notified = 0 if self.hooks is not None else NOTIFY_OK
