@@ -408,7 +408,7 @@ class SearchIndex:
                 for key, value in seg.stats.items():
                     if key == "path":  # the method each segment used, in segment order
                         self.last_stats["paths"] = self.last_stats.get("paths", ()) + (value,)
-                    else:
+                    elif key in self.last_stats:
                         self.last_stats[key] += value
                 idx = np.array([f[0] for f in found], np.int64)
                 score = np.array([f[1] for f in found])
