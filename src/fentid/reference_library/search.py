@@ -124,11 +124,36 @@ def _sort_entries_within(mz, intensity, offsets):
     return mz[order], intensity[order]
 
 
+class _LazyArrays(dict):
+    """Index arrays where a value may be a loader (no-argument callable) run on first use.
+
+    A library opens its index without reading the peak m/z and intensities (only the
+    accurate-mass views and :meth:`SearchIndex.entry` need them; NIST search reads the
+    memory-mapped nominal arrays), which keeps opening independent of library size.
+    """
+
+    def __getitem__(self, key):
+        value = dict.__getitem__(self, key)
+        if callable(value):
+            value = np.ascontiguousarray(value(), dtype=np.float64)
+            if not np.all(np.isfinite(value)) or (key == "intensity" and np.any(value < 0)):
+                raise LibraryError(f"library peak {key} values must be finite"
+                                   + (" and not negative" if key == "intensity" else ""))
+            dict.__setitem__(self, key, value)
+        return value
+
+    def items(self):
+        return [(k, self[k]) for k in self.keys()]
+
+    def values(self):
+        return [self[k] for k in self.keys()]
+
+
 class _Segment(NistSearchMixin):
     """An immutable slice of the library with its own inverted indexes."""
 
     def __init__(self, arrays: dict[str, np.ndarray]):
-        self.a = arrays
+        self.a = arrays if isinstance(arrays, _LazyArrays) else _LazyArrays(arrays)
         self.n = int(arrays["offsets"].size - 1)
         self._cache: dict = {}
         self.stats: dict = {}
@@ -347,11 +372,22 @@ class SearchIndex:
         if fmt != INDEX_FORMAT:
             raise LibraryError(f"search index format {fmt} is not supported (this version "
                                f"reads format {INDEX_FORMAT}); rebuild the index")
-        arrays = {k: np.asarray(mapping[k]) for k in needed if k != "index_format"}
+        arrays = _LazyArrays()
+        for k in needed[:-1]:
+            v = mapping[k]
+            dict.__setitem__(arrays, k, v if callable(v) else np.asarray(v))
         for optional in (search_ball.BALL_KEYS, search_mz.ENTROPY_KEYS):
             if all(k in mapping for k in optional):
                 arrays.update({k: np.asarray(mapping[k]) for k in optional})
-        _check_flat(arrays["mz"], arrays["intensity"], arrays["offsets"])
+        if callable(dict.__getitem__(arrays, "mz")) or callable(
+                dict.__getitem__(arrays, "intensity")):
+            # peaks read on first use (checked then); offsets and sizes are checked now
+            offsets = np.asarray(arrays["offsets"])
+            if offsets.ndim != 1 or offsets.size < 1 or offsets[0] != 0 or np.any(
+                    np.diff(offsets) < 0):
+                raise LibraryError("library offsets must start at 0 and be non-decreasing")
+        else:
+            _check_flat(arrays["mz"], arrays["intensity"], arrays["offsets"])
         n = arrays["offsets"].size - 1
         p = arrays["nominal_mass"].size
         consistent = (arrays["nominal_offsets"].size == n + 1
