@@ -333,7 +333,7 @@ def bench_size(base, n, args, queries):
     out.append("| engine | " + " | ".join(KINDS) + " |")
     out.append("|---|---|---|---|")
     checks = []
-    for algorithm in ("identity", "reverse", "similarity"):
+    for algorithm in [a for a in ("identity", "reverse", "similarity") if a in args.algorithms]:
         engines = {f"ours top-{d}": ours(index, algorithm, d, {}) for d in DEPTHS}
         engines["compiled scan"] = compiled_scan(index, algorithm, max(DEPTHS))
         # the scan's top-50 cut to d is its top-d (same ranking)
@@ -346,7 +346,17 @@ def bench_size(base, n, args, queries):
             out.append(fmt_row(f"{algorithm} {name}", t, base_t))
         print(f"# {n}: {algorithm} done", file=sys.stderr, flush=True)
 
-    # entropy
+    if "entropy" in args.algorithms:
+        checks += bench_entropy(index, lib, n, args, queries, out)
+    if "cosine" in args.algorithms:
+        checks += bench_cosine(index, lib, n, args, queries, out)
+    if checks:
+        out.append("\nChecks: " + "; ".join(checks))
+    return "\n".join(out)
+
+
+def bench_entropy(index, lib, n, args, queries, out):
+    checks = []
     index.search(queries["replicate"][0], "entropy", top=10)  # builds our entropy view
     engines = {f"ours top-{d}": ours(index, "entropy", d, {"tolerance_da": ENTROPY_TOL})
                for d in DEPTHS}
@@ -372,8 +382,11 @@ def bench_size(base, n, args, queries):
     del engines
     gc.collect()
     print(f"# {n}: entropy done", file=sys.stderr, flush=True)
+    return checks
 
-    # cosine
+
+def bench_cosine(index, lib, n, args, queries, out):
+    checks = []
     cq = {kind: qs[:args.cosine_queries] for kind, qs in queries.items()}
     have_matchms = _matchms_available(args)
     for tol in COSINE_TOLS:
@@ -403,9 +416,7 @@ def bench_size(base, n, args, queries):
                     total += 1
             checks.append(f"cosine {tol} Da top-10 = brute_force_search: {got}/{total}")
         print(f"# {n}: cosine {tol} done", file=sys.stderr, flush=True)
-    if checks:
-        out.append("\nChecks: " + "; ".join(checks))
-    return "\n".join(out)
+    return checks
 
 
 def _matchms_available(args) -> bool:
@@ -501,9 +512,12 @@ def main(argv=None):
     parser.add_argument("--brute-max", type=int, default=10_000)
     parser.add_argument("--real-path", type=int, default=0, metavar="N",
                         help="also search a library file of N entries in a fresh process")
+    parser.add_argument("--algorithms", default="identity,reverse,similarity,entropy,cosine",
+                        help="comma-separated algorithms to measure (default: all)")
     parser.add_argument("--verify", action="store_true",
                         help="check every top list against the exact references")
     args = parser.parse_args(argv)
+    args.algorithms = set(args.algorithms.split(","))
     sizes = [int(s) for s in args.sizes.split(",") if s]
     base = load_swgdrug()
     queries = make_queries(base, args.queries)
