@@ -35,14 +35,22 @@ How it stays fast and exact
   of every spectrum are more than twice the tolerance apart each query peak
   has at most one partner per entry, so a scatter-add of the per-pair terms is
   the exact score.  The entropy view of the library is cleaned like
-  ``ms_entropy`` does, once per tolerance, and cached.  Cosine with closer
-  peaks falls back to exact pair scoring of the touched candidates.  Entropy
+  ``ms_entropy`` does, once per tolerance, and cached.  Cosine decides that per
+  pair (a window holding a peak and its successor in the entry, or a library
+  peak in two windows), so 0.5 Da on nominal masses stays a scatter-add; only
+  the entries with such a clash are scored with the pair function.  Entropy
   top-N searches that would touch millions of library peaks are pruned
   exactly: the heaviest query peaks are scored for every entry, and since a
   pair gains at most ``2*sqrt(x*y)``, the light peaks (30 % of the query's
   intensity) can add at most ``sqrt(X_L*(1 - Y_H))``; their windows are then
   scanned only for the entries whose bound reaches the N-th best partial score
   (:func:`~fentid.reference_library.search_mz.entropy_bounds`).
+* Cost model: a segment of at most ``_SCAN_MAX_ENTRIES`` entries, a query whose
+  ball seed finds an N-th best factor too low for any bound to prune, or a
+  candidate list longer than ``_SCAN_SHARE`` of the segment is served by the
+  threshold scan (every row through the compiled walk, in entry order, with
+  ``at_least`` = the N-th best so far), which is the exact full scan minus the
+  ratio walks of rows that cannot reach the top.
 * Postings are read as contiguous slices per query mass (no index arrays or
   gathers), which is what the full scatter costs per posting.
 * Ranking: score descending, then entry index ascending; only scores > 0 are
