@@ -159,7 +159,9 @@ class NistSearchMixin:
             tau0 = float(tau)
             can = bound >= tau  # sorting a million bounds costs more than this filter
             cand, bound = cand[can], bound[can]
-        if cand.size > _SCAN_SHARE * self.n:
+        # identity/reverse bounds are loose (>= ~500): many survivors mean most get scored,
+        # scattered; the similarity bound is its exact score, so bound order stops at the top
+        if mode["ratio"] and cand.size > _SCAN_SHARE * self.n:
             return self.threshold_scan(qm, qc, mode, top, tau0)
         # bound descending, then entry ascending, via one integer key
         order = np.argsort((999 - bound.astype(np.int64)) * (1 << 32) + cand, kind="stable")
