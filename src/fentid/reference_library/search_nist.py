@@ -24,6 +24,9 @@ _BALL_CAND_MAX = 0.05  # fraction of the library that may be scored in full afte
 #: Cost model.  An N-th best factor below this cannot be pruned by the identity/reverse
 #: bounds (they never fall below ~500 where term1 is low), so the search scans at once.
 _SCAN_BELOW_TAU = 520.0
+#: ... in segments up to this size only: in bigger ones the seed's N-th best (from ~200
+#: entries) underestimates the final one, and pruning still pays (measured at 10k / 100k)
+_SEED_SCAN_MAX_ENTRIES = 20_000
 #: More candidates than this fraction of the library left to score in bound order:
 #: the threshold scan (sequential rows) is cheaper than scoring them scattered.
 _SCAN_SHARE = 0.4
@@ -84,7 +87,7 @@ class NistSearchMixin:
         """The ball seed's N-th best factor (a lower bound of the final one) is too low
         for any bound to prune: every further step would score the library anyway."""
         tau = self.stats.get("seed_tau")
-        return tau is None or tau < _SCAN_BELOW_TAU
+        return tau is None or (tau < _SCAN_BELOW_TAU and self.n <= _SEED_SCAN_MAX_ENTRIES)
 
     def threshold_scan(self, qm, qc, mode, top, tau0=0.0) -> list[tuple[int, float]]:
         """Every entry scored with the compiled walk, in blocks, with a rising threshold.
