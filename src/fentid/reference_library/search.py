@@ -35,14 +35,22 @@ How it stays fast and exact
   of every spectrum are more than twice the tolerance apart each query peak
   has at most one partner per entry, so a scatter-add of the per-pair terms is
   the exact score.  The entropy view of the library is cleaned like
-  ``ms_entropy`` does, once per tolerance, and cached.  Cosine with closer
-  peaks falls back to exact pair scoring of the touched candidates.  Entropy
+  ``ms_entropy`` does, once per tolerance, and cached.  Cosine decides that per
+  pair (a window holding a peak and its successor in the entry, or a library
+  peak in two windows), so 0.5 Da on nominal masses stays a scatter-add; only
+  the entries with such a clash are scored with the pair function.  Entropy
   top-N searches that would touch millions of library peaks are pruned
   exactly: the heaviest query peaks are scored for every entry, and since a
   pair gains at most ``2*sqrt(x*y)``, the light peaks (30 % of the query's
   intensity) can add at most ``sqrt(X_L*(1 - Y_H))``; their windows are then
   scanned only for the entries whose bound reaches the N-th best partial score
   (:func:`~fentid.reference_library.search_mz.entropy_bounds`).
+* Cost model: a segment of at most ``_SCAN_MAX_ENTRIES`` entries, a query whose
+  ball seed finds an N-th best factor too low for any bound to prune, or a
+  candidate list longer than ``_SCAN_SHARE`` of the segment is served by the
+  threshold scan (every row through the compiled walk, in entry order, with
+  ``at_least`` = the N-th best so far), which is the exact full scan minus the
+  ratio walks of rows that cannot reach the top.
 * Postings are read as contiguous slices per query mass (no index arrays or
   gathers), which is what the full scatter costs per posting.
 * Ranking: score descending, then entry index ascending; only scores > 0 are
@@ -124,11 +132,36 @@ def _sort_entries_within(mz, intensity, offsets):
     return mz[order], intensity[order]
 
 
+class _LazyArrays(dict):
+    """Index arrays where a value may be a loader (no-argument callable) run on first use.
+
+    A library opens its index without reading the peak m/z and intensities (only the
+    accurate-mass views and :meth:`SearchIndex.entry` need them; NIST search reads the
+    memory-mapped nominal arrays), which keeps opening independent of library size.
+    """
+
+    def __getitem__(self, key):
+        value = dict.__getitem__(self, key)
+        if callable(value):
+            value = np.ascontiguousarray(value(), dtype=np.float64)
+            if not np.all(np.isfinite(value)) or (key == "intensity" and np.any(value < 0)):
+                raise LibraryError(f"library peak {key} values must be finite"
+                                   + (" and not negative" if key == "intensity" else ""))
+            dict.__setitem__(self, key, value)
+        return value
+
+    def items(self):
+        return [(k, self[k]) for k in self.keys()]
+
+    def values(self):
+        return [self[k] for k in self.keys()]
+
+
 class _Segment(NistSearchMixin):
     """An immutable slice of the library with its own inverted indexes."""
 
     def __init__(self, arrays: dict[str, np.ndarray]):
-        self.a = arrays
+        self.a = arrays if isinstance(arrays, _LazyArrays) else _LazyArrays(arrays)
         self.n = int(arrays["offsets"].size - 1)
         self._cache: dict = {}
         self.stats: dict = {}
@@ -347,11 +380,22 @@ class SearchIndex:
         if fmt != INDEX_FORMAT:
             raise LibraryError(f"search index format {fmt} is not supported (this version "
                                f"reads format {INDEX_FORMAT}); rebuild the index")
-        arrays = {k: np.asarray(mapping[k]) for k in needed if k != "index_format"}
+        arrays = _LazyArrays()
+        for k in needed[:-1]:
+            v = mapping[k]
+            dict.__setitem__(arrays, k, v if callable(v) else np.asarray(v))
         for optional in (search_ball.BALL_KEYS, search_mz.ENTROPY_KEYS):
             if all(k in mapping for k in optional):
                 arrays.update({k: np.asarray(mapping[k]) for k in optional})
-        _check_flat(arrays["mz"], arrays["intensity"], arrays["offsets"])
+        if callable(dict.__getitem__(arrays, "mz")) or callable(
+                dict.__getitem__(arrays, "intensity")):
+            # peaks read on first use (checked then); offsets and sizes are checked now
+            offsets = np.asarray(arrays["offsets"])
+            if offsets.ndim != 1 or offsets.size < 1 or offsets[0] != 0 or np.any(
+                    np.diff(offsets) < 0):
+                raise LibraryError("library offsets must start at 0 and be non-decreasing")
+        else:
+            _check_flat(arrays["mz"], arrays["intensity"], arrays["offsets"])
         n = arrays["offsets"].size - 1
         p = arrays["nominal_mass"].size
         consistent = (arrays["nominal_offsets"].size == n + 1
@@ -408,7 +452,7 @@ class SearchIndex:
                 for key, value in seg.stats.items():
                     if key == "path":  # the method each segment used, in segment order
                         self.last_stats["paths"] = self.last_stats.get("paths", ()) + (value,)
-                    else:
+                    elif key in self.last_stats:
                         self.last_stats[key] += value
                 idx = np.array([f[0] for f in found], np.int64)
                 score = np.array([f[1] for f in found])

@@ -29,46 +29,73 @@ def ranges(starts, ends):
     return np.arange(base[-1]) + np.repeat(starts - base[:-1], lengths)
 
 
-def window_pairs(view, mq, tol_da, tol_ppm):
-    """(query peak, sorted-view position) pairs within tolerance."""
+def window_pairs(view, mq, tol_da, tol_ppm, with_edge=False):
+    """(query peak, sorted-view position) pairs within tolerance.
+
+    With ``with_edge``, also the upper edge of each query peak's window (a view
+    peak ``p`` is in window ``i`` iff ``low[i] <= p <= edge[i]``) and the windows as
+    view positions ``[lo[i], hi[i])``.
+    """
     smz = view["sorted_mz"]
     mq = mq.astype(smz.dtype)  # same dtype as the view: no conversion of the library
     half = (mq * tol_ppm * 1e-6 if tol_ppm > 0 else np.full(mq.size, tol_da)).astype(smz.dtype)
+    edge = mq + half
     lo = np.searchsorted(smz, mq - half, side="left")
-    hi = np.searchsorted(smz, mq + half, side="right")
+    hi = np.searchsorted(smz, edge, side="right")
     j = ranges(lo, hi)
     i = np.repeat(np.arange(mq.size), hi - lo)
-    return i, j
+    return (i, j, edge, lo, hi) if with_edge else (i, j)
 
 def cosine_scores(seg, query: PeakList, a_pow, b_pow, tol_da, tol_ppm, matching):
-    """Weighted-cosine scores of the entries sharing a peak with ``query``."""
+    """Weighted-cosine scores of the entries sharing a peak with ``query``.
+
+    Where every query peak has at most one partner in an entry and every library
+    peak at most one partner in the query, greedy and optimal matching both pair
+    everything, and the score is the plain sum of the pair products (one
+    scatter-add).  That is decided per (query peak, library peak) pair, exactly:
+    a query window holds two peaks of one entry iff it holds a peak and that
+    peak's successor in its entry (``sorted_next``); a library peak has two query
+    partners iff it appears in two windows.  Only the entries where one of those
+    happens are scored with the pair function (e.g. 0.5 Da on nominal masses has
+    none: integer peaks are 1 Da apart, more than the 0.5 Da reach of a window).
+    """
     view = seg.sorted_view()
     key = ("cosnorm", a_pow, b_pow)
     if key not in seg._cache:
         w = view["sorted_mz"] ** a_pow * view["sorted_intensity"] ** b_pow
-        seg._cache[key] = np.sqrt(np.bincount(view["sorted_entry"], weights=w * w,
-                                               minlength=seg.n))
-    norms = seg._cache[key]
+        seg._cache[key] = (np.sqrt(np.bincount(view["sorted_entry"], weights=w * w,
+                                               minlength=seg.n)), w)
+    norms, wlib = seg._cache[key]
     mq, iq = sm._positive(query)
     if mq.size == 0:
         return np.zeros(0, np.int64), np.zeros(0)
     wq = mq**a_pow * iq**b_pow
-    i, j = window_pairs(view, mq, tol_da, tol_ppm)
+    i, j, top_edge, lo, hi = window_pairs(view, mq, tol_da, tol_ppm, with_edge=True)
+    if j.size == 0:
+        return np.zeros(0, np.int64), np.zeros(0)
     ent = view["sorted_entry"][j]
-    unique = (_min_gaps(mq)[0 if tol_ppm <= 0 else 1] > _gap_needed(tol_da, tol_ppm)
-              and float(view["min_gap"][0 if tol_ppm <= 0 else 1])
-              > _gap_needed(tol_da, tol_ppm))
-    cand = np.unique(ent)
-    if unique:
-        wl = view["sorted_mz"][j] ** a_pow * view["sorted_intensity"][j] ** b_pow
-        total = np.bincount(ent, weights=wq[i] * wl, minlength=seg.n)[cand]
-        scores = np.minimum(1.0, total / (np.sqrt(np.sum(wq * wq)) * norms[cand]))
-        return cand, scores
-    mz, inten, off = seg.a["mz"], seg.a["intensity"], seg.a["offsets"]
-    scores = np.array([sm.weighted_cosine(
-        query, PeakList(mz[off[e]:off[e + 1]], inten[off[e]:off[e + 1]]),
-        mz_power=a_pow, intensity_power=b_pow, preset=None, tolerance_da=tol_da,
-        tolerance_ppm=tol_ppm if tol_ppm > 0 else None, matching=matching) for e in cand])
+    # windows ascend with the query peaks (lo and hi non-decreasing), so a view peak of
+    # window i lies in another window iff it lies in window i-1 or i+1
+    hi_before = np.concatenate(([0], hi[:-1]))
+    lo_after = np.concatenate((lo[1:], [np.iinfo(np.int64).max]))
+    shared = (j < hi_before[i]) | (j >= lo_after[i])
+    clash = shared | (view["sorted_next"][j] <= top_edge[i])
+    total = np.bincount(ent, weights=wq[i] * wlib[j], minlength=seg.n)
+    seen = np.zeros(seg.n, bool)
+    seen[ent] = True
+    cand = np.flatnonzero(seen)
+    scores = np.minimum(1.0, total[cand] / (np.sqrt(np.sum(wq * wq)) * norms[cand]))
+    if clash.any():
+        hard = np.zeros(seg.n, bool)
+        hard[ent[clash]] = True
+        sel = np.flatnonzero(hard[cand])
+        mz, inten, off = seg.a["mz"], seg.a["intensity"], seg.a["offsets"]
+        for k in sel:
+            e = cand[k]
+            scores[k] = sm.weighted_cosine(
+                query, PeakList(mz[off[e]:off[e + 1]], inten[off[e]:off[e + 1]]),
+                mz_power=a_pow, intensity_power=b_pow, preset=None, tolerance_da=tol_da,
+                tolerance_ppm=tol_ppm if tol_ppm > 0 else None, matching=matching)
     return cand, scores
 
 
@@ -216,30 +243,24 @@ def _entropy_pruned(seg, view, x, lo, hi, peaks, top):
     return cand, total[cand] / 2
 
 
-def _gap_needed(tol_da, tol_ppm) -> float:
-    # Da: gaps above 2*tol; ppm: relative gaps above 2*tol (1 % margin for the 1/(1-x) edge)
-    return 2 * tol_da if tol_ppm <= 0 else 2.02 * tol_ppm * 1e-6
-
-
-def _min_gaps(mz) -> tuple[float, float]:
-    if mz.size < 2:
-        return np.inf, np.inf
-    d = np.diff(mz)
-    return float(d.min()), float(np.min(d / mz[1:]))
-
-
 def sorted_mz_view(mz, intensity, offsets) -> dict[str, np.ndarray]:
-    """Positive peaks sorted by m/z across the library, and the smallest in-entry gaps."""
+    """Positive peaks sorted by m/z across the library.
+
+    ``sorted_next`` is the m/z of the next positive peak of the same entry (inf for
+    an entry's last peak), which tells exactly whether a tolerance window holds two
+    peaks of one entry (see :func:`cosine_scores`).
+    """
     ent = entry_ids(offsets)
     pos = intensity > 0
-    order = np.argsort(mz[pos], kind="stable")
     m_pos, e_pos = mz[pos], ent[pos]
-    same = e_pos[1:] == e_pos[:-1]
-    gaps = np.diff(m_pos)[same]
-    rel = (gaps / m_pos[1:][same]) if gaps.size else gaps
+    nxt = np.full(m_pos.size, np.inf)
+    if m_pos.size > 1:
+        same = e_pos[1:] == e_pos[:-1]
+        nxt[:-1][same] = m_pos[1:][same]  # entries are sorted by m/z within themselves
+    order = np.argsort(m_pos, kind="stable")
     return {"sorted_mz": m_pos[order], "sorted_intensity": intensity[pos][order],
             "sorted_entry": e_pos[order].astype(np.int32),
-            "min_gap": np.array([gaps.min(initial=np.inf), rel.min(initial=np.inf)])}
+            "sorted_next": nxt[order].astype(m_pos.dtype)}
 
 
 #: Parameters of the entropy view an index may store (``SearchIndex.build(entropy=True)``):

@@ -21,6 +21,18 @@ _BOUND_SLACK = 1e-6  # relative widening of term1 (float32 postings) so the boun
 _ROW_COST = 2.0
 _BALL_OPEN_MAX = 0.5  # fraction of the library whose members may be bounded one by one
 _BALL_CAND_MAX = 0.05  # fraction of the library that may be scored in full after them
+#: Cost model.  An N-th best factor below this cannot be pruned by the identity/reverse
+#: bounds (they never fall below ~500 where term1 is low), so the search scans at once.
+_SCAN_BELOW_TAU = 520.0
+#: ... in segments up to this size only: in bigger ones the seed's N-th best (from ~200
+#: entries) underestimates the final one, and pruning still pays (measured at 10k / 100k)
+_SEED_SCAN_MAX_ENTRIES = 20_000
+#: More candidates than this fraction of the library left to score in bound order:
+#: the threshold scan (sequential rows) is cheaper than scoring them scattered.
+_SCAN_SHARE = 0.4
+#: Libraries this small are scanned (the pruning set-up costs more than it saves).
+_SCAN_MAX_ENTRIES = 2_000
+_SCAN_BLOCK = 8192  # rows per block of the threshold scan
 
 
 #: Masses at which the per-entry library norm sum(m*I, I > 1, m >= cut) is stored
@@ -47,8 +59,12 @@ class NistSearchMixin:
         if qm.size == 0 or self.n == 0:
             return []
         self.stats = {"candidates": 0, "evaluated": 0, "path": "balls"}
+        if self.n <= max(_SCAN_MAX_ENTRIES, 4 * top):
+            return self.threshold_scan(qm, qc, mode, top)
         if mode is _NIST_MODES["identity"]:
             found = self._identity_balls(qm, qc, top)
+            if found is None and self._seed_says_scan():
+                return self.threshold_scan(qm, qc, mode, top, self.stats["seed_tau"])
             if found is None:
                 self.stats["path"] = "maxscore"
                 found = self._identity_maxscore(qm, qc, top)
@@ -56,6 +72,8 @@ class NistSearchMixin:
                 return found
         if mode is _NIST_MODES["reverse"]:
             found = self._reverse_balls(qm, qc, top)
+            if found is None and self._seed_says_scan():
+                return self.threshold_scan(qm, qc, mode, top, self.stats["seed_tau"])
             if found is not None:
                 return found
         self.stats["path"] = "postings"
@@ -64,6 +82,46 @@ class NistSearchMixin:
             return []
         self.stats["candidates"] = int(cand.size)
         return self._evaluate(qm, qc, mode, top, cand, bound, np.zeros(0, np.int64), np.zeros(0))
+
+    def _seed_says_scan(self) -> bool:
+        """The ball seed's N-th best factor (a lower bound of the final one) is too low
+        for any bound to prune: every further step would score the library anyway."""
+        tau = self.stats.get("seed_tau")
+        return tau is None or (tau < _SCAN_BELOW_TAU and self.n <= _SEED_SCAN_MAX_ENTRIES)
+
+    def threshold_scan(self, qm, qc, mode, top, tau0=0.0) -> list[tuple[int, float]]:
+        """Every entry scored with the compiled walk, in blocks, with a rising threshold.
+
+        Rows are scored in entry order with ``at_least`` = the N-th best factor so far
+        (at least ``tau0``, a known lower bound of the final N-th best): an entry whose
+        cosine sums already bound it below that skips the ratio walk and is reported 0.
+        Exact: such an entry scores below the final N-th best and cannot be a hit.
+        """
+        self.stats["path"] = "scan"
+        tables = nk.query_tables(qm, qc, mode["reverse"], mode["mass_weighted"])
+        a = self.a
+        tau = float(tau0)
+        keep_idx, keep_score = [np.zeros(0, np.int64)], [np.zeros(0)]
+        held = 0
+        for start in range(0, self.n, _SCAN_BLOCK):
+            rows = np.arange(start, min(self.n, start + _SCAN_BLOCK), dtype=np.int64)
+            sc = nk.score_entries(tables, a["nominal_mass"], a["nominal_count"],
+                                  a["nominal_offsets"], rows, mode["reverse"],
+                                  mode["mass_weighted"], mode["ratio"], tau)
+            hit = np.flatnonzero(sc > 0)
+            keep_idx.append(rows[hit])
+            keep_score.append(sc[hit])
+            held += hit.size
+            if held >= top:
+                score = np.concatenate(keep_score)
+                tau = max(tau, float(np.partition(score, score.size - top)[score.size - top]))
+                sel = score >= tau
+                keep_idx = [np.concatenate(keep_idx)[sel]]
+                keep_score = [score[sel]]
+                held = int(sel.sum())
+        self.stats["evaluated"] = self.stats.get("evaluated", 0) + self.n
+        idx, score = np.concatenate(keep_idx), np.concatenate(keep_score)
+        return list(zip(idx.tolist(), score.tolist()))
 
     def term1_bounds(self, qm, qc, mode):
         """Entries sharing a peak with the query and an upper bound of their factor.
@@ -98,10 +156,16 @@ class NistSearchMixin:
             self.stats["evaluated"] = self.stats.get("evaluated", 0) + batch
             cand, bound = cand[rest], bound[rest]
         scored = best_score > 0
+        tau0 = 0.0
         if np.count_nonzero(scored) >= top:
             tau = np.sort(best_score[scored])[::-1][top - 1]
+            tau0 = float(tau)
             can = bound >= tau  # sorting a million bounds costs more than this filter
             cand, bound = cand[can], bound[can]
+        # identity/reverse bounds are loose (>= ~500): many survivors mean most get scored,
+        # scattered; the similarity bound is its exact score, so bound order stops at the top
+        if mode["ratio"] and cand.size > _SCAN_SHARE * self.n:
+            return self.threshold_scan(qm, qc, mode, top, tau0)
         # bound descending, then entry ascending, via one integer key
         order = np.argsort((999 - bound.astype(np.int64)) * (1 << 32) + cand, kind="stable")
         cand, bound = cand[order], bound[order]
@@ -173,7 +237,9 @@ class NistSearchMixin:
         self.stats["evaluated"] = int(k)
         if np.count_nonzero(picked_score > 0) < top:
             return None
-        return picked.astype(np.int64), picked_score, float(np.sort(picked_score)[::-1][top - 1])
+        tau = float(np.sort(picked_score)[::-1][top - 1])
+        self.stats["seed_tau"] = tau  # a lower bound of the final N-th best (cost model)
+        return picked.astype(np.int64), picked_score, tau
 
     def _ball_finish(self, qm, qc, mode, top, cand, bound, picked, picked_score):
         """Score the bounded candidates (less those the seed scored) in bound order."""

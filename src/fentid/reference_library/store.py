@@ -204,14 +204,28 @@ class Library:
             out.append(arrays)
         return out
 
-    @staticmethod
-    def _shared_index_array(peaks: h5py.Group, key: str, lo: int, hi: int,
-                            offsets: np.ndarray) -> np.ndarray:
-        """An index array that equals the peaks (not stored twice): mz, intensity, offsets."""
+    def _shared_index_array(self, peaks: h5py.Group, key: str, lo: int, hi: int,
+                            offsets: np.ndarray):
+        """An index array that equals the peaks (not stored twice): mz, intensity, offsets.
+
+        The peaks come as a loader (read on first use: NIST search never needs them), so
+        opening the index does not read every peak of the library.
+        """
         if key == "offsets":
             return offsets - lo
-        name = {"mz": S.DS_POSITION, "intensity": S.DS_INTENSITY}[key]
-        return np.asarray(peaks[name][lo:hi], np.float64)
+        ds = peaks[{"mz": S.DS_POSITION, "intensity": S.DS_INTENSITY}[key]]
+        mapped = self._map(ds)  # a map reads no page yet, and outlives close()
+        if mapped is not None:
+            return lambda: np.asarray(mapped[lo:hi], np.float64)
+        path = self.path
+
+        def load():  # chunked (appendable) peaks: read through HDF5, the file must be open
+            try:
+                return np.asarray(ds[lo:hi], np.float64)
+            except (ValueError, RuntimeError, KeyError) as exc:
+                raise LibraryError("the library was closed before its peaks were read for "
+                                   "this search; search while it is open", path) from exc
+        return load
 
     def search_index(self, technique: str):
         """The technique's search index, restored from the stored segments.
