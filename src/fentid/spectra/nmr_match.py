@@ -2,10 +2,13 @@
 
 What differs from :func:`fentid.spectra.scores_nmr.nmr_peak_match`
 ------------------------------------------------------------------
-* **Signals, not lines.**  Both sides are first reduced to signals: lines closer than
-  :data:`MULTIPLET_HZ` *at their own field* merge into one (summed intensity, weighted
-  position).  A chemical shift does not depend on the field, a multiplet's width in ppm
-  does, so this is what makes a 400 MHz query comparable with a 600 MHz reference.  The
+* **Lines and signals at their own field.**  A chemical shift does not depend on the
+  field, a multiplet's width in ppm does (J / field).  At 200 MHz and above a 1H line lies
+  within about 0.02 ppm of its multiplet's centre, so lines are kept (only duplicates
+  within :data:`LINE_MERGE_HZ` merge) and pair many-to-one with the other side's lines
+  or signal centres (each list is split into weight units that pair one-to-one).  Below
+  200 MHz (benchtop) lines closer than :data:`MULTIPLET_HZ` at their own field merge into
+  multiplet centroids first.  The
   tolerance is never widened for a low-field side (the old rule let 23-60 MHz references
   match anything crowded): a coarse reference simply has fewer, merged signals, which
   pair with fewer query signals and count less (below).
@@ -23,8 +26,11 @@ What differs from :func:`fentid.spectra.scores_nmr.nmr_peak_match`
 * **Exchangeable protons.**  In D2O and CD3OD, OH/NH protons exchange and vanish: when one
   side is in a protic deuterated solvent and the other is not, the aprotic side's 1H signals
   at 8.5 ppm and above (amide NH, phenol OH) are left out of its weights.
-* **Few-line penalty.**  The score is multiplied by ``1 - 0.5 ** (n + 1)`` (``n``
-  reference signals): a one-signal reference reaches at most 0.75, two 0.875, three 0.94,
+* **Other solvent.**  When the two sides were not measured in one stated solvent the score
+  is multiplied by :data:`CROSS_SOLVENT_FACTOR` (0.93): the wider per-signal window makes
+  chance agreement likelier, so only near-complete agreement identifies across solvents.
+* **Few-line penalty.**  The score is multiplied by ``1 - 0.5 ** (n + 1)`` (``n`` signals
+  of the shorter list): a one-signal reference reaches at most 0.75, two 0.875, three 0.94,
   so a singlet (dimethyl sulfone) can never reach the 0.85 identification threshold alone,
   and a two-signal one only with near-perfect agreement.
 
@@ -50,12 +56,19 @@ from fentid.spectra.scores_nmr import merge_lines
 #: Lines closer than this (Hz, at their own field) are one signal (a multiplet: 1H J up to
 #: ~18 Hz geminal; 13C lists are decoupled, so 13C lines merge only when equal within 1 Hz).
 MULTIPLET_HZ = {"1H": 18.0, "13C": 1.0, "19F": 5.0}
+#: 1H lists at or above this field (MHz) keep their lines (see :func:`to_signals`).
+HIGH_FIELD_MHZ = 200.0
+#: Lines closer than this (Hz) are one line (duplicates of a peak pick).
+LINE_MERGE_HZ = 1.5
 #: Gaussian width (ppm) of a per-signal shift: (same solvent, different solvent).
 SHIFT_SIGMA_PPM = {"1H": (0.025, 0.2), "13C": (0.3, 1.0), "19F": (0.2, 1.0)}
 #: Largest per-signal shift (ppm): (same solvent, different solvent).
 SHIFT_BOUND_PPM = {"1H": (0.06, 0.5), "13C": (1.0, 2.7), "19F": (0.6, 3.0)}
 #: Largest global offset (ppm): (same referencing, HDO vs standard / TMS vs DSS in D2O).
 OFFSET_PPM = {"1H": (0.02, 0.10), "13C": (0.5, 2.5), "19F": (0.5, 1.0)}
+#: Score factor when the two sides were not measured in the same (stated) solvent: the
+#: per-signal window is 8x wider there, so chance agreement is likelier.
+CROSS_SOLVENT_FACTOR = 0.93
 #: Grid step of the global offset search, as a fraction of the same-solvent sigma.
 OFFSET_STEP = 1.0
 #: Field assumed for a list that does not state one (MHz, 1H frequency): a modern magnet.
@@ -134,7 +147,15 @@ def to_signals(position, intensity, nucleus: str, field_mhz: float | None = None
         else DEFAULT_FIELD_MHZ
     if nucleus == "13C" and field < 300 and field_mhz:
         field = field * 3.977  # a 13C list that states the 13C frequency
-    gap = 1e-4 if list_kind == "signals" else MULTIPLET_HZ.get(nucleus, 1.0) / field
+    if list_kind == "signals":
+        gap = 1e-4
+    elif nucleus == "1H" and field >= HIGH_FIELD_MHZ:
+        # at 200 MHz and above a multiplet's lines lie within J/2 / field (~0.02 ppm) of
+        # its centre: lines are compared as lines, many-to-one with signals (units below);
+        # merging neighbours closer than a J would chain a crowded sugar region into blobs
+        gap = LINE_MERGE_HZ / field
+    else:
+        gap = MULTIPLET_HZ.get(nucleus, 1.0) / field
     pos, inten = merge_lines(pos, inten, gap)
     total = inten.sum()
     weight = inten / total if total > 0 else np.full(pos.size, 1.0 / max(pos.size, 1))
@@ -235,8 +256,10 @@ def match_signals(q: Signals, r: Signals) -> Match:
     pairs = tuple(pairs)
     matched = {i for i, _, _ in pairs}
     coverage = min(1.0, total)
-    n_ref = int((rw > 0).sum())
-    return Match(coverage * few_line_factor(n_ref), coverage, delta, pairs,
+    n = min(int((rw > 0).sum()), int((qw > 0).sum()))
+    other = q.solvent is None or q.solvent != r.solvent
+    score = coverage * few_line_factor(n) * (CROSS_SOLVENT_FACTOR if other else 1.0)
+    return Match(score, coverage, delta, pairs,
                  tuple(i for i in range(q.n) if i not in matched))
 
 
