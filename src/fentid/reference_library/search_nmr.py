@@ -61,7 +61,7 @@ class NmrIndex:
                 e.get("solvent"), cond.get("shift_reference") in (None, "solvent")
                 and M.canonical_solvent(e.get("solvent")) == "d2o" and bool(
                     cond.get("referenced") == "solvent"),
-                cond.get("list_kind")))
+                cond.get("list_kind"), _multiplicity(cond, pos[lo:hi], p)))
         self.matrix = np.vstack([self.fingerprint(s) for s in self.signals]) \
             if self.signals else np.zeros((0, self._n_bins()))
 
@@ -138,3 +138,12 @@ def _drop_solvent(s: M.Signals, solvent: str) -> M.Signals:
         return s
     w = s.weight[keep]
     return M.Signals(s.position[keep], w / w.sum(), s.nucleus, s.solvent, s.hdo_referenced)
+
+
+def _multiplicity(cond: dict, stored, kept):
+    """The stored multiplicities of the peaks kept after the solvent windows."""
+    mult = cond.get("multiplicity")
+    if not mult or len(mult) != len(stored):
+        return None
+    keep = np.isin(stored, kept)
+    return [m for m, k in zip(mult, keep) if k]

@@ -66,6 +66,9 @@ SHIFT_SIGMA_PPM = {"1H": (0.025, 0.2), "13C": (0.3, 1.0), "19F": (0.2, 1.0)}
 SHIFT_BOUND_PPM = {"1H": (0.06, 0.5), "13C": (1.0, 2.7), "19F": (0.6, 3.0)}
 #: Largest global offset (ppm): (same referencing, HDO vs standard / TMS vs DSS in D2O).
 OFFSET_PPM = {"1H": (0.02, 0.10), "13C": (0.5, 2.5), "19F": (0.5, 1.0)}
+#: Extra shift (ppm) allowed between a multiplet region ("m") of a signal list and the
+#: lines or atoms it stands for (a 4-5 H sugar "m" spans about 0.2 ppm).
+BROAD_EXTRA_PPM = {"1H": 0.1}
 #: Score factor when the two sides were not measured in the same (stated) solvent: the
 #: per-signal window is 8x wider there, so chance agreement is likelier.
 CROSS_SOLVENT_FACTOR = 0.93
@@ -112,6 +115,7 @@ class Signals:
     nucleus: str
     solvent: str | None = None
     hdo_referenced: bool = False
+    broad: np.ndarray | None = None
 
     @property
     def n(self) -> int:
@@ -120,7 +124,7 @@ class Signals:
 
 def to_signals(position, intensity, nucleus: str, field_mhz: float | None = None,
                solvent: str | None = None, hdo_referenced: bool = False,
-               list_kind: str | None = None) -> Signals:
+               list_kind: str | None = None, multiplicity=None) -> Signals:
     """Merge lines into signals at their own field (see module notes).
 
     Parameters
@@ -136,6 +140,9 @@ def to_signals(position, intensity, nucleus: str, field_mhz: float | None = None
     list_kind : str, optional
         ``"signals"``: already one row per signal (nmrshiftdb2, BMRB peaks): only equal
         shifts merge.
+    multiplicity : sequence of str, optional
+        Per row (signal lists): ``m`` marks a multiplet region whose centre may sit up to
+        :data:`BROAD_EXTRA_PPM` from the atoms it stands for.
     """
     pos = np.asarray(position, float)
     inten = np.clip(np.asarray(intensity, float), 0, None)
@@ -156,10 +163,17 @@ def to_signals(position, intensity, nucleus: str, field_mhz: float | None = None
         gap = LINE_MERGE_HZ / field
     else:
         gap = MULTIPLET_HZ.get(nucleus, 1.0) / field
+    broad = None
+    if list_kind == "signals" and multiplicity is not None and len(multiplicity) == pos.size:
+        broad = np.array([str(multiplicity[k]).strip().lower() == "m" for k in order])
+    n_before = pos.size
     pos, inten = merge_lines(pos, inten, gap)
+    if pos.size != n_before:
+        broad = None
     total = inten.sum()
     weight = inten / total if total > 0 else np.full(pos.size, 1.0 / max(pos.size, 1))
-    return Signals(pos, weight, nucleus, canonical_solvent(solvent), hdo_referenced)
+    return Signals(pos, weight, nucleus, canonical_solvent(solvent), hdo_referenced,
+                   broad if broad is not None and broad.any() else None)
 
 
 @dataclass(frozen=True)
@@ -233,6 +247,12 @@ def match_signals(q: Signals, r: Signals) -> Match:
     offsets = offsets[np.argsort(np.abs(offsets), kind="stable")]
     root = np.sqrt(qu[:, None] * ru[None, :])
     diff = q.position[q_of][:, None] - r.position[r_of][None, :]
+    # a multiplet region ("m" of a signal list) stands for atoms spread about its centre
+    qb = q.broad[q_of] if q.broad is not None else np.zeros(q_of.size, bool)
+    rb = r.broad[r_of] if r.broad is not None else np.zeros(r_of.size, bool)
+    extra = BROAD_EXTRA_PPM.get(q.nucleus, 0.0) * (qb[:, None] | rb[None, :])
+    sigma = np.sqrt(sigma ** 2 + (extra / 2) ** 2)
+    bound = bound + extra
     best = (-1.0, 0.0, None)
     for delta in offsets:
         d = np.abs(diff + delta)
@@ -294,7 +314,8 @@ def signals_of_peaklist(peaks, field_mhz=None, solvent=None, list_kind=None,
                       field_mhz if field_mhz is not None else meta.get(
                           "spectrometer_frequency_mhz"),
                       solvent if solvent is not None else meta.get("solvent"),
-                      hdo_referenced, list_kind or meta.get("list_kind"))
+                      hdo_referenced, list_kind or meta.get("list_kind"),
+                      meta.get("multiplicity"))
 
 
 def is_hdo_referenced(spectrum_or_meta) -> bool:

@@ -330,12 +330,12 @@ def analyse(component, searcher) -> dict:
         the sample's positive area), ``offset_ppm`` (added to the sample's axis to reach
         the references' scale), ``offset_source``, ``field_mhz``, ``candidates``.
     """
-    from fentid.spectra.nmr_search import query_signals
+    from fentid.spectra.nmr_search import hdo_referenced
 
     spectrum, peaks = component.spectrum, component.peaks
     if spectrum is None or (peaks.nucleus or "") != "1H":
         raise ValueError("mixture analysis needs a processed 1H spectrum")
-    sample = _Sample(spectrum, peaks, query_signals(component).hdo_referenced)
+    sample = _Sample(spectrum, peaks, hdo_referenced(component))
     picks, index = candidates(searcher, sample)
     _prepare_index(index, searcher)
     if not picks:

@@ -7,8 +7,11 @@ Decisions
 * Signals of the residual solvent and of the 0 ppm standard are removed first
   (:func:`fentid.searching.without_solvent`).
 * A D2O spectrum with no internal-standard line at 0 ppm is taken as referenced to HDO
-  (TopSpin's ``.SHIFT REFERENCE INTERNAL, D2O`` habit, 4.70-4.80 ppm): the global offset
-  searched against DSS/TSP-referenced lists widens to 0.1 ppm.
+  (TopSpin's ``.SHIFT REFERENCE INTERNAL, D2O`` habit, 4.70-4.80 ppm).  When its HDO line
+  dominates, the axis is corrected by putting HDO where it sits on the DSS scale at the
+  sample's temperature (:func:`fentid.spectra.nmr_mixture.hdo_offset`: 4.79 ppm at 25 C,
+  -0.0119 ppm/K); otherwise the global offset searched against DSS/TSP-referenced lists
+  widens to 0.1 ppm.
 """
 
 from __future__ import annotations
@@ -31,6 +34,16 @@ def _has_standard(peaks) -> bool:
     return bool(near.any() and inten[near].max() >= STANDARD_FRACTION * inten.max())
 
 
+def hdo_referenced(component) -> bool:
+    """A D2O component whose axis was set on HDO (solvent referencing, or a spectrum
+    without an internal-standard line at 0 ppm)."""
+    meta = dict(component.spectrum.metadata) if component.spectrum is not None else {}
+    meta.update({k: v for k, v in component.peaks.metadata.items() if v is not None})
+    return M.canonical_solvent(meta.get("solvent")) == "d2o" and (
+        meta.get("referenced") == "solvent" or (component.spectrum is not None
+                                                and not _has_standard(component.peaks)))
+
+
 def query_signals(component) -> M.Signals:
     """Signals of a component's peaks, with its solvent, field and referencing."""
     from fentid.searching import without_solvent
@@ -43,9 +56,19 @@ def query_signals(component) -> M.Signals:
         field = float(meta.get("spectrometer_frequency_mhz"))
     except (TypeError, ValueError):
         field = None
-    hdo = M.canonical_solvent(solvent) == "d2o" and (
-        meta.get("referenced") == "solvent" or (component.spectrum is not None
-                                                and not _has_standard(component.peaks)))
+    hdo = hdo_referenced(component)
     kind = meta.get("list_kind") if component.spectrum is None else "lines"
-    return M.to_signals(peaks.position, peaks.intensity, component.peaks.nucleus or "1H",
-                        field, solvent, hdo, kind)
+    position = peaks.position
+    if hdo and component.spectrum is not None and component.peaks.nucleus == "1H":
+        from fentid.spectra.nmr_mixture import hdo_offset
+
+        shift = hdo_offset(component.spectrum)
+        if shift is not None:
+            # corrected: the HDO line put where it sits on the DSS scale at this temperature
+            position, hdo = position + shift, False
+    mult = meta.get("multiplicity") if component.spectrum is None else None
+    if mult is not None and len(mult) == len(component.peaks) and len(peaks) != len(mult):
+        keep = np.isin(component.peaks.position, peaks.position)
+        mult = [m for m, k in zip(mult, keep) if k]
+    return M.to_signals(position, peaks.intensity, component.peaks.nucleus or "1H",
+                        field, solvent, hdo, kind, mult)
