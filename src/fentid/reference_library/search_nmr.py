@@ -26,7 +26,7 @@ BIN_PPM = {"1H": 0.05, "13C": 1.0, "19F": 1.0}
 #: Fingerprint range (ppm) per nucleus.
 RANGE_PPM = {"1H": (-1.0, 15.0), "13C": (-20.0, 240.0), "19F": (-300.0, 50.0)}
 #: Entries scored exactly per query.
-CANDIDATES = 300
+CANDIDATES = 100
 
 
 class NmrIndex:

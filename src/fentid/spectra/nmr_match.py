@@ -253,16 +253,22 @@ def match_signals(q: Signals, r: Signals) -> Match:
     extra = BROAD_EXTRA_PPM.get(q.nucleus, 0.0) * (qb[:, None] | rb[None, :])
     sigma = np.sqrt(sigma ** 2 + (extra / 2) ** 2)
     bound = bound + extra
+    # every offset at once; the Hungarian runs only where the bound (the smaller of the
+    # row-max and column-max sums, which no pairing can beat) exceeds the best so far
+    d = np.abs(diff[None, :, :] + offsets[:, None, None])
+    gains = np.where(d <= bound, root * np.exp(-0.5 * (d / sigma) ** 2), 0.0)
+    upper = np.minimum(gains.max(axis=2).sum(axis=1), gains.max(axis=1).sum(axis=1))
     best = (-1.0, 0.0, None)
-    for delta in offsets:
-        d = np.abs(diff + delta)
-        gain = np.where(d <= bound, root * np.exp(-0.5 * (d / sigma) ** 2), 0.0)
-        if not gain.any():
-            continue
+    # the bound decides the order; ties keep the smallest offset (offsets are sorted by |d|)
+    for k in np.argsort(-upper, kind="stable"):
+        if upper[k] <= 0 or upper[k] <= best[0] + 1e-12:
+            break
+        gain = gains[k]
         rows, cols = linear_sum_assignment(gain, maximize=True)
         total = float(gain[rows, cols].sum())
-        if total > best[0] + 1e-12:
-            best = (total, float(delta), (rows, cols, gain))
+        if total > best[0] + 1e-12 or (abs(total - best[0]) <= 1e-12
+                                       and abs(offsets[k]) < abs(best[1])):
+            best = (total, float(offsets[k]), (rows, cols, gain))
     if best[2] is None:
         return Match(0.0, 0.0, 0.0, (), tuple(range(q.n)))
     total, delta, (rows, cols, gain) = best
