@@ -16,9 +16,10 @@ What differs from :func:`fentid.spectra.scores_nmr.nmr_peak_match`
   by up to :data:`SHIFT_BOUND_PPM` (per nucleus, per condition class: same solvent or
   not), with a Gaussian penalty of width :data:`SHIFT_SIGMA_PPM`.  The values come from the
   spread measured on the shared records (``scripts/measure_nmr_solvent_shifts.py``; 1H same
-  solvent: 82 signals, median 0.003, p95 0.018 ppm; 1H other solvent: 13 signals, median
+  solvent: 170 lines/signals, median 0.003, p95 0.027 ppm; 1H other solvent: 13 signals, median
   0.08, p90 0.44, p95 0.52 ppm; 13C other solvent: 33 signals, median 0.20, p90 1.7, p95
-  2.7 ppm): bound = p95, sigma about half the p90.  One global offset is searched
+  2.7 ppm): other-solvent bound = p95 and sigma about half the p90; same-solvent bound
+  0.06 ppm (twice the p95: pH, temperature and concentration move a few signals more).  One global offset is searched
   as well, but only as large as referencing differences are (:data:`OFFSET_PPM`): 0.1 ppm
   (1H) when one side is referenced to HDO and the other to DSS/TSP/TMS (HDO moves with
   temperature and is set to 4.70-4.80 by habit), else 0.02 ppm; 13C lists of D2O samples
