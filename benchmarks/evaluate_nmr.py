@@ -69,7 +69,9 @@ def build_library(path: Path) -> None:
     files = [f for f in files if f.relative_to(NMR).as_posix() not in AMBIGUOUS]
     rep = import_sources(path, files, source_root=NMR)
     print(f"library: {rep.imported} spectra, {rep.new_compounds} compounds added, "
-          f"{len(rep.rejected)} records rejected (2-D-only entries, empty lists)")
+          f"{len(rep.rejected)} records rejected:")
+    for bad in rep.rejected:
+        print(f"  rejected {bad['file']} record {bad['record']}: {bad['reason'][:90]}")
 
 
 def truth_maps(rows):
