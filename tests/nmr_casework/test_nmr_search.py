@@ -103,3 +103,11 @@ def test_cli_search_of_an_nmrshiftdb2_file(shared_nmr_lib):
     assert proc.returncode == 0, proc.stderr
     out = json.loads(proc.stdout)
     assert len(out["results"] if isinstance(out, dict) else out) == 7
+
+
+def test_solvent_windows_agree_with_the_searcher():
+    from fentid import searching
+    from fentid.spectra import nmr_match
+
+    assert nmr_match.SOLVENT_WINDOW_PPM == searching.SOLVENT_WINDOW_PPM
+    assert nmr_match.STANDARD_WINDOW_PPM == searching.STANDARD_WINDOW_PPM

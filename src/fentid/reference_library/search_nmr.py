@@ -26,7 +26,7 @@ BIN_PPM = {"1H": 0.05, "13C": 1.0, "19F": 1.0}
 #: Fingerprint range (ppm) per nucleus.
 RANGE_PPM = {"1H": (-1.0, 15.0), "13C": (-20.0, 240.0), "19F": (-300.0, 50.0)}
 #: Entries scored exactly per query.
-CANDIDATES = 100
+CANDIDATES = 300
 
 
 class NmrIndex:
@@ -108,31 +108,14 @@ class NmrIndex:
         return scored[:top]
 
 
-def _solvent_windows(nucleus: str, solvent: str | None) -> list[tuple[float, float]]:
-    """(centre, half-width) ppm of the 0 ppm standard and the solvent's residual line."""
-    from fentid.searching import SOLVENT_WINDOW_PPM, STANDARD_WINDOW_PPM
-    from fentid.spectra.nmr_reference import SOLVENT_SHIFTS
-
-    out = [(0.0, STANDARD_WINDOW_PPM.get(nucleus, 0.0))]
-    key = M.canonical_solvent(solvent)
-    shift = SOLVENT_SHIFTS.get(key or "", {}).get(nucleus)
-    if shift is not None:
-        half = SOLVENT_WINDOW_PPM["d2o"] if key == "d2o" and nucleus == "1H" \
-            else SOLVENT_WINDOW_PPM.get(nucleus, 0.0)
-        out.append((shift, half))
-    return out
-
-
 def _without_solvent(pos, inten, nucleus: str, solvent: str | None):
-    keep = np.ones(pos.size, bool)
-    for centre, half in _solvent_windows(nucleus, solvent):
-        keep &= np.abs(pos - centre) > half
+    keep = M.outside_windows(pos, nucleus, solvent)
     return (pos[keep], inten[keep]) if keep.any() else (pos, inten)
 
 
 def _drop_solvent(s: M.Signals, solvent: str) -> M.Signals:
     keep = np.ones(s.n, bool)
-    for centre, half in _solvent_windows(s.nucleus, solvent)[1:]:
+    for centre, half in M.solvent_windows(s.nucleus, solvent)[1:]:
         keep &= np.abs(s.position - centre) > half
     if keep.all() or not keep.any():
         return s

@@ -85,6 +85,37 @@ _SOLVENTS = (("d2o", ("d2o", "h2o", "water", "deuterium")), ("dmso", ("dmso",)),
 PROTIC = ("d2o", "cd3od")
 
 
+#: Half-width (ppm) of the window around the residual solvent line left out of NMR search,
+#: per nucleus; HDO is broad and moves with temperature, so D2O gets a wider window.  The
+#: same values as :data:`fentid.searching.SOLVENT_WINDOW_PPM` (kept there so importing the
+#: searcher stays cheap; a test checks they agree).
+SOLVENT_WINDOW_PPM = {"1H": 0.03, "13C": 1.0, "d2o": 0.12}
+#: Half-width (ppm) around 0 ppm (TMS, DSS, TSP internal standards) left out of NMR search.
+STANDARD_WINDOW_PPM = {"1H": 0.03, "13C": 0.5}
+
+
+def solvent_windows(nucleus: str, solvent: str | None) -> list[tuple[float, float]]:
+    """(centre, half-width) ppm of the 0 ppm standard and the solvent's residual line."""
+    from fentid.spectra.nmr_reference import SOLVENT_SHIFTS
+
+    out = [(0.0, STANDARD_WINDOW_PPM.get(nucleus, 0.0))]
+    key = canonical_solvent(solvent)
+    shift = SOLVENT_SHIFTS.get(key or "", {}).get(nucleus)
+    if shift is not None:
+        half = SOLVENT_WINDOW_PPM["d2o"] if key == "d2o" and nucleus == "1H" \
+            else SOLVENT_WINDOW_PPM.get(nucleus, 0.0)
+        out.append((shift, half))
+    return out
+
+
+def outside_windows(position: np.ndarray, nucleus: str, solvent: str | None) -> np.ndarray:
+    """Mask of the positions outside the standard and solvent windows."""
+    keep = np.ones(np.asarray(position).size, bool)
+    for centre, half in solvent_windows(nucleus, solvent):
+        keep &= np.abs(np.asarray(position) - centre) > half
+    return keep
+
+
 def canonical_solvent(text: str | None) -> str | None:
     """``"Dimethylsulphoxide-D6 (DMSO-D6, C2D6SO)"`` -> ``"dmso"``; None when unknown."""
     low = re.sub(r"\s+", "", (text or "").lower())

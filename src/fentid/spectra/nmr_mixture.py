@@ -190,6 +190,8 @@ class _Sample:
         self.y = np.where(mask, y / (scale or 1.0), 0.0)
         self.peaks = peaks
         self.hdo = hdo
+        from fentid.spectra.nmr_search import hdo_offset
+
         centre = hdo_offset(spectrum) if hdo else None
         self.offset_source = "HDO line" if centre is not None else (
             "searched (HDO-referenced)" if hdo else "searched")
@@ -198,28 +200,6 @@ class _Sample:
         else:
             self.offsets = (np.arange(-0.10, 0.1001, 0.0025) if hdo else
                             np.arange(-0.02, 0.0201, 0.0025))
-
-
-#: HDO on the DSS scale at 298.15 K (ppm) and its temperature coefficient (ppm/K)
-#: (Gottlieb, Kotlyar, Nudelman, J. Org. Chem. 1997, 62, 7512: 4.79 at 25 C, -0.0119/K).
-HDO_PPM_298K = 4.79
-HDO_PPM_PER_K = -0.0119
-
-
-def hdo_offset(spectrum) -> float | None:
-    """Offset (ppm) that puts an HDO-referenced D2O spectrum on the DSS scale: where HDO
-    should be at the sample's temperature minus where its tallest line in 4.5-5.1 ppm is;
-    None when no such line dominates the spectrum."""
-    axis, y = spectrum.axis, spectrum.intensities
-    window = (axis >= 4.5) & (axis <= 5.1)
-    if not window.any() or y[window].max() < 0.5 * y.max():
-        return None
-    where = float(axis[window][np.argmax(y[window])])
-    try:
-        temp = float(spectrum.metadata.get("temperature_k") or 298.15)
-    except (TypeError, ValueError):
-        temp = 298.15
-    return HDO_PPM_298K + HDO_PPM_PER_K * (temp - 298.15) - where
 
 
 def _containment(sample_pos: np.ndarray, sig: M.Signals, offsets, bound: float) -> float:
