@@ -191,6 +191,12 @@ def cmd_library(args) -> int:
     return handler(args, emit=_emit, progress=_progress(args))
 
 
+def cmd_mixture(args) -> int:
+    from fentid.cli_mixture import cli_mixture
+
+    return cli_mixture(args, emit=_emit, progress=_progress(args))
+
+
 # --- watch (the instrument PC's service) -------------------------------------------------
 
 def cmd_watch(args) -> int:
@@ -376,6 +382,13 @@ def build_parser() -> argparse.ArgumentParser:
                    choices=["identity", "reverse", "similarity", "cosine", "entropy"])
     p.add_argument("--top", type=int, default=10)
     p.set_defaults(func=cmd_identify)
+
+    p = sub.add_parser("mixture", parents=[common],
+                       help="1H mixture analysis: components, molar ratios, unexplained signals")
+    p.add_argument("samples", nargs="+", metavar="SAMPLE")
+    p.add_argument("--library", default=None, help=LIBRARY_HELP)
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_mixture)
 
     p = sub.add_parser("demo", parents=[common],
                        help="write a realistic GC-MS case of known composition and identify it")

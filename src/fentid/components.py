@@ -89,6 +89,13 @@ def nmr_components(ds: Dataset, snr: float | None = None,
         if isinstance(item, PeakList):
             out.append(Component(name=item.metadata.get("name") or _base(ds), peaks=item))
             continue
+        if isinstance(item, Spectrum) and item.centroided:
+            # a peak table (JCAMP ##PEAK TABLE): searched as the peak list it is, not
+            # re-picked as if it were a profile spectrum
+            out.append(Component(name=item.metadata.get("name") or _base(ds), peaks=PeakList(
+                item.axis, item.intensities, unit=item.unit, technique="nmr",
+                nucleus=item.nucleus, metadata=item.metadata, provenance=item.provenance)))
+            continue
         spectrum = nmr.process_default(item)
         picked = peaks.pick_peaks(spectrum, snr=snr, min_relative_height=min_relative_height)
         name = item.metadata.get("name") or _base(ds)

@@ -27,6 +27,7 @@ from pathlib import Path
 
 import numpy as np
 
+from fentid import curation_nmr
 from fentid.errors import FentidError, LibraryError, ValidationError
 from fentid.reference_library import Library, edit
 from fentid.reference_library import schema as S
@@ -54,6 +55,7 @@ class Accepted:
     intensity: np.ndarray
     compound: int
     columns: dict
+    profile: object = None  # processed NMR spectrum kept beside the peaks
 
 
 @dataclass
@@ -167,10 +169,16 @@ def prepare(item, record_no: int, source: str, sha256: str, licence: str | None,
     if np.any(inten < 0):
         raise ValidationError("negative intensities")
     rec = record_fields(item)
+    is_nmr = tech.startswith("nmr")
+    if is_nmr:
+        rec = curation_nmr.structure_fields(rec, item.metadata)
+        curation_nmr.check_nmr_peaks(pos, item.nucleus)
     found = errors(check_structure(rec))
     if found:
         raise ValidationError(f"{found[0].field}: {found[0].message}")
-    comp_row, matched = resolver.resolve(rec, origin=f"import {Path(source).name}")
+    origin = f"import {Path(source).name}"
+    comp_row, matched = curation_nmr.resolve_nmr(resolver, rec, origin) \
+        if is_nmr and resolver.fixed_row is None else resolver.resolve(rec, origin)
     comp = resolver.row(comp_row)
     check_record(rec, comp)
     if tech == "ei":
@@ -189,7 +197,9 @@ def prepare(item, record_no: int, source: str, sha256: str, licence: str | None,
         "collision_energy_ev": meta.get("collision_energy_ev")
         if _finite(meta.get("collision_energy_ev")) else np.nan,
         "ms_level": int(meta.get("ms_level") or (0 if tech.startswith("nmr") else 1)),
-        "ionization": meta.get("ionization") or "", "instrument": meta.get("instrument") or "",
+        "ionization": meta.get("ionization") or "",
+        "instrument": curation_nmr.conditions_json(meta) if is_nmr
+        else meta.get("instrument") or "",
         "field_mhz": meta.get("spectrometer_frequency_mhz")
         if _finite(meta.get("spectrometer_frequency_mhz")) else np.nan,
         "solvent": meta.get("solvent") or "", "source": source, "sha256": sha256,
@@ -209,8 +219,12 @@ def store(w, accepted: list[Accepted], resolver: CompoundResolver) -> dict[str, 
         offsets = np.zeros(len(group) + 1, np.int64)
         offsets[1:] = np.cumsum([a.position.size for a in group])
         columns = {name: [a.columns[name] for a in group] for name in group[0].columns}
+        first_row = w.n_entries(tech)
         ids[tech] = w.add_entries(tech, np.concatenate([a.position for a in group]),
                                   np.concatenate([a.intensity for a in group]), offsets, columns)
+        for k, a in enumerate(group):
+            if a.profile is not None:
+                w.add_profile(tech, first_row + k, a.profile.axis, a.profile.intensities)
     return ids
 
 
@@ -242,12 +256,18 @@ def import_sources(lib_path, sources, fmt: str = "auto", licence: str | None = N
             report.rejected.append({"file": source, "record": problem.record,
                                     "reason": problem.reason})
         n_before = len(accepted)
-        for k, item in enumerate(ds.items, 1):
+        try:
+            items = curation_nmr.storable_items(ds)
+        except FentidError as exc:
+            report.rejected.append({"file": source, "record": None, "reason": exc.message})
+            items = []
+        for k, (item, profile) in enumerate(items, 1):
             # 1-based position in the source file (a single-record file's record is 1)
             record_no = item.provenance.record or k
             try:
                 accepted.append(prepare(item, record_no, source, ds.sha256, licence,
                                         resolver, report))
+                accepted[-1].profile = profile
             except (ValidationError, ValueError) as exc:
                 reason = exc.message if isinstance(exc, FentidError) else str(exc)
                 report.rejected.append({"file": source, "record": record_no or None,

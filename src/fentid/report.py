@@ -213,6 +213,7 @@ def format_text(report: CaseReport) -> str:
     lines.append(f"  Meets SWGDRUG minimum: {'yes' if case['meets_swgdrug_minimum'] else 'no'}"
                  + (f" (for {', '.join(case['supported_compounds'])})"
                     if case["supported_compounds"] else ""))
+    lines.extend(f"  Resolved by {r['by']}: {r['what']}" for r in case.get("resolved") or ())
     lines.append("  Limitations:")
     lines.extend(f"    - {lim}" for lim in case["limitations"])
     if report.problems:

@@ -247,27 +247,29 @@ class LibrarySearcher:
         return fn(component.peaks, ref).as_dict()
 
     def _search_nmr(self, component, technique: str, top: int) -> list[dict]:
-        from fentid.spectra import scores_nmr
+        from fentid.spectra.nmr_search import query_signals
 
         with self._lock:
             if technique not in self._nmr:
-                self._nmr[technique] = [
-                    (e, self.library.entry_peaklist(e["entry_id"]))
-                    for e in self.entries(technique) if not e["retired"]]
-        # fields from the query spectrum and the entry (picked peak lists do not carry them)
-        q_meta = component.spectrum.metadata if component.spectrum else component.peaks.metadata
-        q_mhz = _finite_or_none(q_meta.get("spectrometer_frequency_mhz"))
-        scored = []
-        for e, ref in self._nmr[technique]:
-            # both sides lose the signals of both solvents (a record may not state its own)
-            solvents = (q_meta.get("solvent"), e.get("solvent"))
-            score = scores_nmr.nmr_peak_similarity(
-                without_solvent(component.peaks, *solvents), without_solvent(ref, *solvents),
-                query_mhz=q_mhz, reference_mhz=_finite_or_none(e.get("field_mhz")))
-            scored.append((score, e))
-        scored.sort(key=lambda se: (-se[0], se[1]["entry_id"]))
-        return [self._hit_row(e, s, None, None, k)
-                for k, (s, e) in enumerate(scored[:top], start=1) if s > 0]
+                from fentid.reference_library.search_nmr import NmrIndex
+
+                self._nmr[technique] = NmrIndex(self.library, technique)
+        index = self._nmr[technique]
+        found = index.search(query_signals(component), top)
+        hits = []
+        for k, (score, e, m) in enumerate(found, start=1):
+            hit = self._hit_row(e, score, None, None, k)
+            hit["nmr_evidence"] = {"matched_signals": len(m.pairs),
+                               "reference_signals": int(index.signals[
+                                   index.entries.index(e)].n),
+                               "query_signals": len(m.pairs) + len(m.unmatched_query),
+                               "coverage": round(m.coverage, 4),
+                               "offset_ppm": round(m.offset_ppm, 4),
+                               "solvent": e.get("solvent") or None,
+                               "field_mhz": _finite_or_none(e.get("field_mhz")),
+                               "predicted": bool(_conditions(e).get("predicted"))}
+            hits.append(hit)
+        return hits
 
     def _hit_row(self, entry: dict, score, mf, rmf, rank: int) -> dict:
         comp = self.library.compound_row(entry["compound_id"])
@@ -333,6 +335,12 @@ def without_solvent(peaks, *solvents: str | None):
                     area=peaks.area[keep], snr=peaks.snr[keep], unit=peaks.unit,
                     technique=peaks.technique, nucleus=peaks.nucleus, metadata=peaks.metadata,
                     provenance=peaks.provenance)
+
+
+def _conditions(entry: dict) -> dict:
+    from fentid.curation_nmr import entry_conditions
+
+    return entry_conditions(entry)
 
 
 def _finite_or_none(value):

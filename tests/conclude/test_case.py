@@ -54,3 +54,26 @@ def test_structural_isomer_group_is_no_ms_support():
     positional = {"sample": "run.D", "conclusion": {**structural["conclusion"],
                                                     "isomer_group": "fluorofentanyl"}}
     assert combine_case(samples, [positional, nmr])["meets_swgdrug_minimum"] is True
+
+
+def test_the_case_says_nmr_resolved_the_ms_isomer_group():
+    case = _case("isomer_group")
+    (row,) = case["resolved"]
+    assert row["by"] == "NMR" and row["resolved_to"] == "ortho-Fluorofentanyl"
+    assert row["candidates"] == ["para-Fluorofentanyl", "ortho-Fluorofentanyl"]
+
+
+def test_nmr_resolves_a_stereo_limitation_of_an_ms_identification():
+    samples = [{"path": "run.D", "driver": "agilent", "technique": "ms"},
+               {"path": "nmr/1", "driver": "bruker", "technique": "nmr"}]
+    comps = [{"sample": "run.D", "conclusion": {
+                 "status": "identified", "compound": "Quinine", "candidates": ["Quinine"],
+                 "stereo_isomers": ["Quinidine"]}},
+             {"sample": "nmr/1", "conclusion": {"status": "identified", "compound": "Quinine",
+                                                "candidates": ["Quinine"]}}]
+    (row,) = combine_case(samples, comps)["resolved"]
+    assert row["resolved_to"] == "Quinine" and "stereoisomers" in row["what"]
+
+
+def test_nothing_is_resolved_by_a_tentative_nmr():
+    assert _case("isomer_group", nmr_status="tentative")["resolved"] == []

@@ -160,7 +160,44 @@ def combine_case(samples: Sequence[Mapping], components: Sequence[Mapping],
     meets = has_a and len(techniques) >= 2 and bool(agreed)
     return {"techniques": sorted(techniques), "swgdrug_categories": cats,
             "meets_swgdrug_minimum": meets, "supported_compounds": sorted(agreed),
+            "resolved": resolved_by_nmr(components, tech_of),
             "limitations": _limitations(techniques, components, meets, library_summary)}
+
+
+def resolved_by_nmr(components: Sequence[Mapping], tech_of: Mapping[str, list]) -> list[dict]:
+    """What the NMR of the case settled that MS could not (issue 14, item 5).
+
+    An MS conclusion that names a group (``isomer_group``: positional or structural
+    isomers) or a compound with stereoisomers it cannot exclude (``stereo_isomers``) is
+    resolved when an NMR component of the same case is ``identified`` as one of those
+    candidates: NMR tells positional isomers apart by the substitution pattern and
+    diastereomers (quinine/quinidine) by their shifts.  One row per resolution:
+    ``{"ms_compound", "candidates", "resolved_to", "by": "NMR", "what"}``.
+    """
+    nmr = [c["conclusion"] for c in components
+           if "NMR" in tech_of.get(c["sample"], []) and c["conclusion"]["status"] ==
+           "identified"]
+    out = []
+    for comp in components:
+        v = comp["conclusion"]
+        if "MS" not in tech_of.get(comp["sample"], []):
+            continue
+        if v["status"] == "isomer_group":
+            cands, what = list(v.get("candidates") or []), "isomers"
+        elif v["status"] == "identified" and v.get("stereo_isomers"):
+            cands, what = [v["compound"], *v["stereo_isomers"]], "stereoisomers"
+        else:
+            continue
+        low = {c.lower(): c for c in cands}
+        for n in nmr:
+            name = (n.get("compound") or "").lower()
+            if name in low:
+                out.append({"ms_compound": v.get("compound"), "candidates": cands,
+                            "resolved_to": low[name], "by": "NMR",
+                            "what": f"MS could not tell the {what} {', '.join(cands)} apart; "
+                                    f"the NMR of the case identified {low[name]}"})
+                break
+    return out
 
 
 def _agreed_compounds(support: Mapping[str, Mapping[str, str]]) -> set[str]:

@@ -34,7 +34,7 @@ HEAD_BYTES = 8192
 DRIVER_MODULES = (
     "bruker", "varian", "jeol", "spinsolve", "jcampdx", "nmrpipe", "nmrml",
     "mzml", "mzxml", "mzdata", "mgf", "imzml", "msp", "massbank", "andi", "agilent", "waters",
-    "saturn", "thermo", "shimadzu",
+    "saturn", "thermo", "shimadzu", "nmrshiftdb2", "bmrb", "nmredata", "asics_csv",
 )
 
 
