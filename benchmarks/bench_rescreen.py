@@ -1,7 +1,8 @@
 """``fentid rescreen``: archived components per second, serial loop vs 1 and 2 Dask workers.
 
     nice -n 10 python benchmarks/bench_rescreen.py [--components 5000] [--full-components 150]
-        [--bases 200] [--fentanyl-share 0.02] [--workers 1,2] [--work DIR]
+        [--bases 200] [--fentanyl-share 0.02] [--partition-rows 250] [--workers 1,2]
+        [--work DIR]
 
 What it builds (in ``--work``, default a temporary folder), all from ../shared/data:
 
@@ -16,8 +17,8 @@ archive
     ``--components`` archived components are generated from them by perturbation: each
     intensity times exp(N(0, 0.05)), seeded, positions kept; each generated component keeps
     the conclusion and hits of its base spectrum and gets its own sample (so no case rule
-    joins them).  Partitions of 250 components (a task reads whole partitions; the driver
-    groups them into about 4 tasks per worker).
+    joins them).  Partitions of ``--partition-rows`` components (default 250; a task reads
+    whole partitions, the driver groups them into about 4 tasks per worker).
 
 What it measures, in the same run (warm: one small rescreen first in every setting, so
 imports, library opening and JIT are not counted):
@@ -53,7 +54,6 @@ DATA = Path(os.environ.get("FENTID_SHARED_DATA", ROOT.parent / "shared" / "data"
 SWGDRUG = DATA / "ms/SWGDRUG-3.9_NIST-MS_conversion_tools/SWGDRUG39.msp"
 CATALOG = DATA / "compounds/catalog.csv"
 N_NEW = 100
-PARTITION_ROWS = 250
 SEED = 16
 
 
@@ -115,7 +115,7 @@ def base_rows(work: Path, before: Path, new: list[str], rest: list[str], n_bases
     return report_rows(report)
 
 
-def generate(folder: Path, base: dict, n: int) -> None:
+def generate(folder: Path, base: dict, n: int, per_partition: int = 250) -> None:
     """An archive of ``n`` components perturbed from the base rows."""
     import hashlib
 
@@ -127,9 +127,9 @@ def generate(folder: Path, base: dict, n: int) -> None:
     rng = np.random.default_rng(SEED + 1)
     arch = open_archive(folder)
     n_base = len(base["uid"])
-    for lo in range(0, n, PARTITION_ROWS):
+    for lo in range(0, n, per_partition):
         cols = {k: [] for k in COMPONENT_FIELDS}
-        for i in range(lo, min(n, lo + PARTITION_ROWS)):
+        for i in range(lo, min(n, lo + per_partition)):
             b = i % n_base
             for k in COMPONENT_FIELDS:
                 cols[k].append(base[k][b])
@@ -155,6 +155,7 @@ def main() -> int:
     ap.add_argument("--full-components", type=int, default=150)
     ap.add_argument("--bases", type=int, default=200)
     ap.add_argument("--fentanyl-share", type=float, default=0.02)
+    ap.add_argument("--partition-rows", type=int, default=250)
     ap.add_argument("--workers", default="1,2")
     ap.add_argument("--work", default=None, help="keep libraries and archives here")
     args = ap.parse_args()
@@ -172,9 +173,9 @@ def main() -> int:
     archives = {}
     for name, n in (("delta", args.components), ("full", args.full_components),
                     ("warm", 50)):
-        folder = work / f"archive-{name}-{n}"
+        folder = work / f"archive-{name}-{n}-{args.partition_rows}"
         if not folder.exists():
-            generate(folder, base, n)
+            generate(folder, base, n, args.partition_rows)
         archives[name] = folder
     print(f"setup (libraries, {args.bases} base spectra identified, archives generated): "
           f"{time.perf_counter() - t0:.0f} s (base identification {t_setup:.0f} s)")
@@ -213,26 +214,19 @@ def main() -> int:
             line.append(f"scaling 2/1 workers: {one[0] / two[0]:.2f}x")
         print(f"{mode}: results equal to the serial loop; " + "; ".join(line))
     print()
-    print("Projection to N workers: t(N) = d + p / N fitted to the 1- and 2-worker times")
-    print("  (p = 2 (t1 - t2): the part that divides among workers; d = t1 - p: the part that")
-    print("  does not: driver planning, shard writing, scheduling, merging, and on this shared")
-    print("  2-core machine the cores the other processes take).  Assumes one free core per")
-    print("  worker, the library read (memory-mapped) by each worker, the archive on storage")
-    print("  that serves every worker at once (~2.5 KB per component read per pass), and")
-    print("  tasks no smaller than a few seconds (the default groups partitions to 20,000")
-    print("  components per task).")
+    print("Projection to N workers: rate(N) = N * e * r1, r1 = the 1-worker rate, e = the")
+    print("  2-worker efficiency (rate2 / (2 rate1)), capped at 1.  Assumes one free core per")
+    print("  worker (this machine has 2 cores shared with other jobs: e here is noisy), the")
+    print("  library memory-mapped by each worker, the archive on storage serving every worker")
+    print("  at once (~2.5 KB per component per pass), at least ~4 tasks per worker, and the")
+    print("  same share of delta candidates (cases concluded again) as this archive.")
     for mode, (t1, t2, _ts) in summary.items():
         n = rows[(mode, "1 worker")][1]["n_components"]
-        p = max(0.0, 2 * (t1 - t2))
-        p = min(p, t1)
-        d = t1 - p
-        per = p / n
-        proj = ", ".join(f"{k} workers: {n / (d + p / k):.0f}/s" for k in (4, 8, 16, 64))
-        print(f"  {mode}: d = {d:.1f} s, p = {p:.1f} s for {n} components "
-              f"({per * 1e3:.2f} ms per component per worker); {proj}")
-        if per > 0:
-            print(f"    1,000,000 components on 16 workers: about "
-                  f"{(per * 1e6 / 16) / 3600:.2f} h of task time (+ d)")
+        r1, r2 = n / t1, n / t2
+        e = min(1.0, r2 / (2 * r1))
+        proj = ", ".join(f"{k}: {k * e * r1:.0f}/s" for k in (4, 16, 64))
+        print(f"  {mode}: r1 = {r1:.1f}/s, e = {e:.2f}; {proj}; 1,000,000 components on 16 "
+              f"workers: {1e6 / (16 * e * r1) / 3600:.1f} h")
     print(f"\nwork folder: {work}")
     return 0
 

@@ -222,3 +222,26 @@ def test_a_corrupt_partition_is_named_and_the_rest_completes(archive, libs, tmp_
     expected = [c for c in serial_delta["changes"] if c["sample"] != str(single_mod)]
     assert expected and canonical(result["changes"]) == canonical(expected)
     assert result["n_components"] == serial_delta["n_components"] - N_SINGLE_MOD
+
+
+def test_named_entries_and_since_version(archive, libs, tmp_path):
+    """--entries searches only the entries named; --since-version the current version: none."""
+    from fentid.reference_library import Library
+
+    after = libs[1]
+    with Library.open(after) as lib:
+        fent = [e["entry_id"] for e in lib.entries("ei")
+                if Path(e["source"]).name == "fentanyls.msp"
+                and e["inchikey"] == "PJMPHNIQZUBGLI-UHFFFAOYSA-N"]  # catalog: fentanyl
+        version = lib.library_version
+    assert fent
+    arch = copy_of(archive, tmp_path)
+    result = rescreen(arch, after, entries=fent, serial=True, record=False)
+    assert result["mode"] == "delta"
+    replicates = [c for c in result["changes"] if "/FentanylReplicates/" in c["sample"]]
+    # both NIST fentanyl replicate spectra (their MSP Name: Fentanyl) now hit that entry
+    assert len(replicates) == len([q for q in QUERIES if "/FentanylReplicates/" in str(q)])
+    for c in replicates:
+        assert set(fent) & {h["entry_id"] for h in c["hits"]}
+    none = rescreen(arch, after, since_version=version, serial=True, record=False)
+    assert none["screened_against"] == [version, version] and none["changes"] == []

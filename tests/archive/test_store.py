@@ -97,3 +97,19 @@ def test_full_rescreen_names_a_damaged_partition_once_and_reads_the_others(tmp_p
     assert result["changes"] == []
     screening = open_archive(arch).screenings()[-1]
     assert screening["partitions"] == [good.name] and screening["mode"] == "full"
+
+
+def test_full_rescreen_with_the_same_library_changes_nothing(tmp_path, swgdrug_lib):
+    """The archive keeps everything the search reads (peaks, their metadata such as the
+    run's scan range): concluding again against the same library gives the same report."""
+    import fentid
+    from fentid.archive.rescreen import rescreen
+    from tests.conftest import FORMATS
+
+    arch = open_archive(tmp_path / "arch")
+    with fentid.open_library(swgdrug_lib) as lib:
+        report = fentid.identify(FORMATS / "netcdf_andi/HP_MS.CDF", library=lib)
+        arch.add(report)
+    result = rescreen(tmp_path / "arch", swgdrug_lib, full=True, serial=True, record=False)
+    assert result["n_components"] == len(report.components) > 0
+    assert result["changes"] == []

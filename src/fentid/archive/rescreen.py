@@ -131,6 +131,9 @@ def _plan(arch: Archive, searcher, full, since_version, entries, task_components
         mode, old = "delta", int(since_version)
     else:
         mode, old = "delta", min(versions.values(), default=new)
+    if since_version is not None and old > new:
+        raise ArchiveError(f"--since-version {old} is newer than this library (version {new})",
+                           searcher.path)
     if mode == "delta" and old > new and entries is None:
         raise ArchiveError(f"the archive was screened with library version {old}, newer "
                            f"than this library's ({new}): give the library it was screened "
@@ -418,10 +421,15 @@ def format_text(result: dict) -> str:
                "changed")
     lines = [head, summary]
     for c in result["changes"]:
-        rt = "" if c["retention_time_s"] is None else f" at {c['retention_time_s']:.2f} s"
+        rt = "" if c["retention_time_s"] is None or " @ " in c["component"] \
+            else f" at {c['retention_time_s']:.2f} s"
         was, now = c["old"], c["new"]
+        same = all(was.get(k) == now.get(k) for k in ("status", "compound", "isomer_group"))
+        what = [k for k in ("reason", "candidates", "limitations", "stereo_isomers", "rule",
+                            "record_name") if was.get(k) != now.get(k)]
         lines.append(f"  {c['sample']}: {c['component']}{rt}: {was['status']} "
                      f"{was.get('compound') or ''} -> {now['status']} "
-                     f"{now.get('isomer_group') or now.get('compound') or ''}".rstrip())
+                     f"{now.get('isomer_group') or now.get('compound') or ''}".rstrip()
+                     + (f" ({', '.join(what)} changed)" if same and what else ""))
     return "\n".join(lines) + "\n"
 

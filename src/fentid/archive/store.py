@@ -172,18 +172,36 @@ class _Lock:
 
 
 def _metadata_json(meta) -> str:
-    """Scalar metadata entries as JSON (nested vendor parameters are not search input)."""
+    """Scalar metadata entries, and short number sequences, as JSON (nested vendor
+    parameters are not search input)."""
     if meta is None:
         return ""
     out = {}
     for key, value in dict(meta).items():
-        if hasattr(value, "item") and not hasattr(value, "__len__"):
-            value = value.item()  # numpy scalar
-        if isinstance(value, bool | int | str) or value is None:
+        value = _scalar(value)
+        if value is not _SKIP:
             out[str(key)] = value
-        elif isinstance(value, float):
-            out[str(key)] = value if math.isfinite(value) else None
+        elif isinstance(value := meta[key], list | tuple) and value:
+            # short sequences of numbers (scan_range_mz): match evidence reads them
+            items = [_scalar(v) for v in value]
+            if len(items) <= 16 and all(v is not _SKIP for v in items):
+                out[str(key)] = items
     return json.dumps(out, sort_keys=True)
+
+
+_SKIP = object()
+
+
+def _scalar(value):
+    """A JSON scalar for ``value`` (numpy scalars unwrapped, non-finite floats as null), or
+    ``_SKIP`` for anything else."""
+    if hasattr(value, "item") and not hasattr(value, "__len__"):
+        value = value.item()  # numpy scalar
+    if isinstance(value, bool | int | str) or value is None:
+        return value
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    return _SKIP
 
 
 def _float_or_none(value):
