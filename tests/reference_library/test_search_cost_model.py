@@ -80,3 +80,18 @@ def test_pruned_paths_forced_on_a_small_library_match_brute_force(algorithm, mon
         assert "scan" not in index.last_stats["paths"]
         slow = brute_force_search(query, mz, it, off, algorithm, top=top)
         assert_same_hits(fast, slow, algorithm)
+
+
+def test_big_segments_scan_instead_of_the_postings_path(monkeypatch):
+    """Above _POSTINGS_MAX_ENTRIES the postings path is replaced by the scan: same list."""
+    mz, it, off, index = swgdrug_library()
+    monkeypatch.setattr(search_nist, "_POSTINGS_MAX_ENTRIES", 1000)
+    rng = np.random.default_rng(4)
+    seg = index._segments[0]
+    for k in rng.choice(off.size - 1, 3, replace=False):
+        q = perturbed(mz[off[k]:off[k + 1]], it[off[k]:off[k + 1]], rng)
+        hits = index.search(q, "similarity", top=20)
+        assert index.last_stats["paths"] == ("scan",)
+        qm, qc = sm.nist_preprocess(q.position, q.intensity)
+        assert [(h.entry_index, h.score) for h in hits] == full_scan(
+            seg, qm, qc, _NIST_MODES["similarity"], 20)
