@@ -32,10 +32,12 @@ PRECURSOR_CANDIDATES = 500
 #: Hits (best first) that get match evidence computed (the conclusion reads the best).
 EVIDENCE_HITS = 10
 #: Queries of one technique scored by the numpy full scan before a searcher loads the
-#: compiled index instead: the scan spares one query the index load and numba start-up
-#: (seconds), the index is ~20x faster per query, so long-lived searchers (a GC-MS run's
-#: components, the watch service's workers, re-screening tasks) switch after a few.
-SCAN_QUERIES_BEFORE_INDEX = 32
+#: compiled index instead.  The scan spares a single query the index load and numba start-up
+#: (2-4 s); per query the index is much faster (default library, loaded machine: numpy scan
+#: ~0.1 s per factor, compiled rows 3.5 ms, measured with cProfile), so
+#: long-lived searchers (a GC-MS run's components, the watch service's workers, re-screening
+#: tasks) switch after a few queries.
+SCAN_QUERIES_BEFORE_INDEX = 8
 
 #: Half-width (ppm) of the window around the residual solvent signal left out of NMR search,
 #: per nucleus; HDO is broad and moves with temperature, so D2O gets a wider window.
