@@ -41,23 +41,3 @@ def test_small_library_scan_equals_the_index(swgdrug_lib, algorithm, monkeypatch
         assert [(h["entry_id"], h["score"], h["mf"], h["rmf"]) for h in a] == \
             [(h["entry_id"], h["score"], h["mf"], h["rmf"]) for h in b]
         assert len(a) == 50
-
-
-def test_a_long_lived_searcher_moves_to_the_index_with_the_same_hits(swgdrug_lib, monkeypatch):
-    from fentid import searching
-
-    monkeypatch.setattr(searching, "SCAN_QUERIES_BEFORE_INDEX", 3)
-    comps = _components()[:8]
-    with fentid.open_library(swgdrug_lib) as lib:
-        got = [lib.search(c, "identity", 20)[2] for c in comps]
-        assert "ei" in lib._index  # the compiled index was loaded after 3 scans
-    with fentid.open_library(swgdrug_lib) as lib:
-        monkeypatch.setattr(searching, "SCAN_QUERIES_BEFORE_INDEX", 10**9)
-        scanned = [lib.search(c, "identity", 20)[2] for c in comps]
-        assert "ei" not in lib._index
-    assert got == scanned
-    with fentid.open_library(swgdrug_lib) as lib:
-        monkeypatch.setattr(type(lib), "_flat_peaks", lambda self, technique: None)
-        from_file = [lib.search(c, "identity", 20)[2] for c in comps]
-    assert got == from_file  # evidence: peaks kept in memory equal peaks read per hit
-    assert sum("evidence" in h for hits in got for h in hits) >= 8 * 10

@@ -31,13 +31,6 @@ PRECURSOR_TOLERANCE_PPM = 10.0
 PRECURSOR_CANDIDATES = 500
 #: Hits (best first) that get match evidence computed (the conclusion reads the best).
 EVIDENCE_HITS = 10
-#: Queries of one technique scored by the numpy full scan before a searcher loads the
-#: compiled index instead.  The scan spares a single query the index load and numba start-up
-#: (2-4 s); per query the index is much faster (default library, loaded machine: numpy scan
-#: ~0.1 s per factor, compiled rows 3.5 ms, measured with cProfile), so
-#: long-lived searchers (a GC-MS run's components, the watch service's workers, re-screening
-#: tasks) switch after a few queries.
-SCAN_QUERIES_BEFORE_INDEX = 8
 
 #: Half-width (ppm) of the window around the residual solvent signal left out of NMR search,
 #: per nucleus; HDO is broad and moves with temperature, so D2O gets a wider window.
@@ -74,7 +67,6 @@ class LibrarySearcher:
         self.path = str(path)
         self.library = Library.open(path)
         self._index: dict = {}
-        self._scans: dict[str, int] = {}
         self._nmr: dict = {}
         self._retired: dict = {}
         self._knowledge: dict = {}
@@ -184,8 +176,7 @@ class LibrarySearcher:
         cols = self.columns(technique)
         precursor = component.peaks.metadata.get("precursor_mz")
         filtered = technique == "msms" and precursor is not None and not cross
-        if algorithm in NIST_ALGORITHMS and self._small(technique) \
-                and not self._scan_used_up(technique):
+        if algorithm in NIST_ALGORITHMS and self._small(technique):
             raw = self._scan_small(component.peaks, technique, algorithm)
         else:
             index = self._search_index(technique)
@@ -211,14 +202,6 @@ class LibrarySearcher:
         from fentid.spectra.nist_numpy import SMALL_LIBRARY
 
         return self.columns(technique)["entry_id"].size <= SMALL_LIBRARY
-
-    def _scan_used_up(self, technique: str) -> bool:
-        """Count one small-library scan; True once :data:`SCAN_QUERIES_BEFORE_INDEX` were
-        made (the index gives the same hits, tested)."""
-        with self._lock:
-            done = self._scans.get(technique, 0)
-            self._scans[technique] = done + 1
-        return done >= SCAN_QUERIES_BEFORE_INDEX
 
     def _scan_small(self, query, technique: str, algorithm: str) -> list:
         """Every entry scored with numpy (a small library: no index load, no numba start-up;
@@ -255,30 +238,13 @@ class LibrarySearcher:
             return self._index[technique]
 
     def _evidence(self, component, technique: str, row: int) -> dict:
-        import numpy as np
-
         from fentid.spectra import match_evidence as me
         from fentid.spectra.model import PeakList
 
-        flat = self._flat_peaks(technique)
-        if flat is None:
-            pos, inten = self.library.entry_peaks(technique, row)
-        else:  # a small library's peaks are in memory: no file read per hit
-            lo, hi = flat[2][row:row + 2]
-            pos, inten = flat[0][lo:hi].astype(np.float64), flat[1][lo:hi]
+        pos, inten = self.library.entry_peaks(technique, row)
         ref = PeakList.from_unsorted(pos, inten)
         fn = me.nominal_evidence if technique == "ei" else me.accurate_evidence
         return fn(component.peaks, ref).as_dict()
-
-    def _flat_peaks(self, technique: str):
-        """All peaks of a small library's technique (position, intensity, offsets), read
-        once; None for large libraries (their hits' peaks are read from the file)."""
-        if not self._small(technique):
-            return None
-        with self._lock:
-            if ("flat", technique) not in self._index:
-                self._index[("flat", technique)] = self.library.peaks(technique)
-            return self._index[("flat", technique)]
 
     def _search_nmr(self, component, technique: str, top: int) -> list[dict]:
         from fentid.spectra.nmr_search import query_signals
