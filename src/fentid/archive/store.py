@@ -39,6 +39,7 @@ import time
 from pathlib import Path
 
 from fentid.errors import ArchiveError
+from fentid.fsutil import fsync_folder
 
 FORMAT_TAG = "fentid case archive"
 SCHEMA_VERSION = 1
@@ -113,16 +114,6 @@ def component_schema():
 
 def now_iso() -> str:
     return _dt.datetime.now(_dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
-
-
-def fsync_folder(folder: Path) -> None:
-    if sys.platform == "win32":  # folders cannot be opened for fsync there
-        return
-    fd = os.open(folder, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
 
 
 def atomic_write(path: Path, write) -> None:

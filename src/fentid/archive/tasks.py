@@ -80,6 +80,21 @@ def current_rows(path: str, updates: dict) -> list[dict]:
     return rows
 
 
+def _readable_partitions(files: list[str], updates: dict, out: dict):
+    """Yield ``(path, rows)`` for each readable partition of ``files``; an unreadable one is
+    recorded in ``out["problems"]`` (the rest go on), read ones in ``out["files"]`` and
+    their component count in ``out["n"]``."""
+    for path in files:
+        try:
+            rows = current_rows(path, updates)
+        except FentidError as exc:
+            out["problems"].append({"file": path, "reason": exc.message})
+            continue
+        out["files"].append(path)
+        out["n"] += len(rows)
+        yield path, rows
+
+
 def _cases(rows: list[dict]) -> dict[str, list[dict]]:
     out: dict[str, list[dict]] = {}
     for row in rows:
@@ -108,14 +123,7 @@ def scan(files: list[str], updates: dict, library_path: str, shard_path: str,
     full = open_searcher(library_path)
     shard = open_searcher(shard_path)
     out = {"n": 0, "candidates": {}, "problems": [], "files": []}
-    for path in files:
-        try:
-            rows = current_rows(path, updates)
-        except FentidError as exc:
-            out["problems"].append({"file": path, "reason": exc.message})
-            continue
-        out["files"].append(path)
-        out["n"] += len(rows)
+    for path, rows in _readable_partitions(files, updates, out):
         hit_cases = sorted({row["case_id"] for row in rows
                             if _is_candidate(row, full, shard, delta)})
         if hit_cases:
@@ -200,14 +208,7 @@ def conclude(files: list[str], updates: dict, library_path: str, library: dict,
     out = {"n": 0, "changes": [], "problems": [], "files": [],
            "updates": {k: [] for k in UPDATE_FIELDS if k != "screening"}}
     stamp = now_iso()
-    for path in files:
-        try:
-            rows = current_rows(path, updates)
-        except FentidError as exc:
-            out["problems"].append({"file": path, "reason": exc.message})
-            continue
-        out["files"].append(path)
-        out["n"] += len(rows)
+    for path, rows in _readable_partitions(files, updates, out):
         wanted = None if cases is None else set(cases.get(path, ()))
         for case_id, case_rows in _cases(rows).items():
             if wanted is not None and case_id not in wanted:

@@ -42,6 +42,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from fentid.errors import ConfigError
+from fentid.fsutil import fsync_folder as _fsync_folder
 
 TMP_MARK = ".fentid-tmp-"
 REPORT_SUFFIX, TEXT_SUFFIX = ".fentid.json", ".fentid.txt"
@@ -63,16 +64,6 @@ def versioned(path: Path, version: int) -> Path:
             ext = suffix.rsplit(".", 1)[1]
             return path.with_name(f"{stem}.fentid.v{version}.{ext}")
     raise ValueError(f"not a report path: {path}")
-
-
-def _fsync_folder(folder: Path) -> None:
-    if sys.platform == "win32":  # folders cannot be opened for fsync there
-        return
-    fd = os.open(folder, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
 
 
 def write_bytes(path: Path, data: bytes) -> None:
